@@ -1,0 +1,236 @@
+// Package checkpoint saves and restores a training run: every variable of a GoMLX model store
+// (weights, optimizer moments, batch-norm statistics, the graph random-number state) plus a JSON
+// document of run metadata (step counters, host RNG state, configuration, history).
+//
+// A checkpoint is one file written atomically: the bytes go to a temporary file in the same
+// directory, are flushed to disk, and only then renamed over the previous checkpoint. A crash or a
+// kill at any moment leaves either the old checkpoint or the new one, never a torn file; a file that
+// was damaged afterwards is detected by its SHA-256 trailer and rejected with an error naming it.
+//
+// File layout (little endian):
+//
+//	"ADVLABCK" | uint32 format version | uint64 header length | JSON header | raw tensor bytes | SHA-256 of all previous bytes
+//
+// The header lists each variable's full path, dtype, dimensions, trainable flag, offset and length,
+// and carries the caller's metadata.
+package checkpoint
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+)
+
+const (
+	magic         = "ADVLABCK"
+	formatVersion = 1
+)
+
+// variableEntry describes one saved variable in the header.
+type variableEntry struct {
+	Path       string `json:"path"`
+	DType      string `json:"dtype"`
+	Dimensions []int  `json:"dimensions"`
+	Trainable  bool   `json:"trainable"`
+	Offset     int64  `json:"offset"`
+	Length     int64  `json:"length"`
+}
+
+type header struct {
+	Variables []variableEntry `json:"variables"`
+	Meta      json.RawMessage `json:"meta,omitempty"`
+}
+
+// Save writes every variable of store and the JSON encoding of meta to path, atomically.
+// Variables without a value yet (not initialised) are skipped.
+func Save(path string, store *model.Store, meta any) (err error) {
+	metaJSON, err := json.Marshal(meta)
+	if err != nil {
+		return fmt.Errorf("checkpoint %s: encoding metadata: %w", path, err)
+	}
+	var vars []*model.Variable
+	for v := range store.IterVariables() {
+		if v.HasValue() {
+			vars = append(vars, v)
+		}
+	}
+	sort.Slice(vars, func(i, j int) bool { return vars[i].Path() < vars[j].Path() })
+	hdr := header{Meta: metaJSON}
+	var offset int64
+	for _, v := range vars {
+		shape := v.Shape()
+		length := int64(shape.Memory())
+		hdr.Variables = append(hdr.Variables, variableEntry{
+			Path: v.Path(), DType: shape.DType.String(), Dimensions: shape.Dimensions,
+			Trainable: v.Trainable, Offset: offset, Length: length,
+		})
+		offset += length
+	}
+	headerJSON, err := json.Marshal(hdr)
+	if err != nil {
+		return fmt.Errorf("checkpoint %s: encoding header: %w", path, err)
+	}
+
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("checkpoint %s: creating temporary file: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	hash := sha256.New()
+	w := bufio.NewWriterSize(io.MultiWriter(tmp, hash), 1<<20)
+	var prefix [12]byte
+	binary.LittleEndian.PutUint32(prefix[0:4], formatVersion)
+	binary.LittleEndian.PutUint64(prefix[4:12], uint64(len(headerJSON)))
+	for _, chunk := range [][]byte{[]byte(magic), prefix[:], headerJSON} {
+		if _, err = w.Write(chunk); err != nil {
+			return fmt.Errorf("checkpoint %s: writing: %w", path, err)
+		}
+	}
+	for _, v := range vars {
+		value, verr := v.Value()
+		if verr != nil {
+			return fmt.Errorf("checkpoint %s: reading variable %s: %w", path, v.Path(), verr)
+		}
+		var werr error
+		if cerr := value.ConstBytes(func(data []byte) { _, werr = w.Write(data) }); cerr != nil {
+			return fmt.Errorf("checkpoint %s: reading variable %s: %w", path, v.Path(), cerr)
+		}
+		if werr != nil {
+			return fmt.Errorf("checkpoint %s: writing variable %s: %w", path, v.Path(), werr)
+		}
+	}
+	if err = w.Flush(); err != nil {
+		return fmt.Errorf("checkpoint %s: writing: %w", path, err)
+	}
+	if _, err = tmp.Write(hash.Sum(nil)); err != nil {
+		return fmt.Errorf("checkpoint %s: writing checksum: %w", path, err)
+	}
+	if err = tmp.Sync(); err != nil {
+		return fmt.Errorf("checkpoint %s: flushing to disk: %w", path, err)
+	}
+	if err = tmp.Close(); err != nil {
+		return fmt.Errorf("checkpoint %s: closing: %w", path, err)
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("checkpoint %s: renaming into place: %w", path, err)
+	}
+	if d, derr := os.Open(dir); derr == nil {
+		_ = d.Sync() // Make the rename itself durable; not all filesystems support it.
+		_ = d.Close()
+	}
+	return nil
+}
+
+// Load restores the variables saved in path into store (creating those the store lacks, replacing
+// the values of those it has) and decodes the metadata into meta (when meta is not nil).
+// A truncated, corrupt or foreign file is an error naming the file and what was expected.
+func Load(path string, store *model.Store, meta any) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	hdr, payload, err := parse(path, raw)
+	if err != nil {
+		return err
+	}
+	for _, entry := range hdr.Variables {
+		dtype, err := dtypes.DTypeString(entry.DType)
+		if err != nil {
+			return fmt.Errorf("checkpoint %s: variable %s has unknown dtype %q", path, entry.Path, entry.DType)
+		}
+		shape := shapes.Make(dtype, entry.Dimensions...)
+		if int64(shape.Memory()) != entry.Length || entry.Offset < 0 || entry.Offset+entry.Length > int64(len(payload)) {
+			return fmt.Errorf("checkpoint %s: variable %s: header says %d bytes at offset %d, shape %s needs %d and the data holds %d",
+				path, entry.Path, entry.Length, entry.Offset, shape, shape.Memory(), len(payload))
+		}
+		value := tensors.FromShape(shape)
+		value.MutableBytes(func(data []byte) { copy(data, payload[entry.Offset:entry.Offset+entry.Length]) })
+		if v := store.GetVariable(entry.Path); v != nil {
+			if v.HasValue() && !v.Shape().Equal(shape) {
+				return fmt.Errorf("checkpoint %s: variable %s has shape %s in the file but %s in the model: the checkpoint belongs to another configuration",
+					path, entry.Path, shape, v.Shape())
+			}
+			if err := v.SetValue(value); err != nil {
+				return fmt.Errorf("checkpoint %s: restoring %s: %w", path, entry.Path, err)
+			}
+			v.SetTrainable(entry.Trainable)
+			continue
+		}
+		v, err := store.CreateVariable(entry.Path, value)
+		if err != nil {
+			return fmt.Errorf("checkpoint %s: restoring %s: %w", path, entry.Path, err)
+		}
+		v.SetTrainable(entry.Trainable)
+	}
+	if meta != nil && len(hdr.Meta) > 0 {
+		if err := json.Unmarshal(hdr.Meta, meta); err != nil {
+			return fmt.Errorf("checkpoint %s: decoding metadata: %w", path, err)
+		}
+	}
+	return nil
+}
+
+// ReadMeta decodes only the metadata of a checkpoint (after verifying the whole file).
+func ReadMeta(path string, meta any) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	hdr, _, err := parse(path, raw)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(hdr.Meta, meta); err != nil {
+		return fmt.Errorf("checkpoint %s: decoding metadata: %w", path, err)
+	}
+	return nil
+}
+
+// parse verifies the framing and checksum of a checkpoint file and returns its header and payload.
+func parse(path string, raw []byte) (*header, []byte, error) {
+	const prefixLen = len(magic) + 12
+	if len(raw) < prefixLen+sha256.Size {
+		return nil, nil, fmt.Errorf("checkpoint %s: file is %d bytes, too short for an advlab checkpoint (truncated?)", path, len(raw))
+	}
+	if !bytes.Equal(raw[:len(magic)], []byte(magic)) {
+		return nil, nil, fmt.Errorf("checkpoint %s: not an advlab checkpoint (magic %q, expected %q)", path, raw[:len(magic)], magic)
+	}
+	body, trailer := raw[:len(raw)-sha256.Size], raw[len(raw)-sha256.Size:]
+	if sum := sha256.Sum256(body); !bytes.Equal(sum[:], trailer) {
+		return nil, nil, fmt.Errorf("checkpoint %s: SHA-256 mismatch (file truncated or corrupt): stored %x, computed %x", path, trailer, sum)
+	}
+	version := binary.LittleEndian.Uint32(raw[len(magic):])
+	if version != formatVersion {
+		return nil, nil, fmt.Errorf("checkpoint %s: format version %d, this advlab reads version %d", path, version, formatVersion)
+	}
+	headerLen := binary.LittleEndian.Uint64(raw[len(magic)+4:])
+	if headerLen > uint64(len(body)-prefixLen) {
+		return nil, nil, fmt.Errorf("checkpoint %s: header length %d exceeds the file", path, headerLen)
+	}
+	var hdr header
+	if err := json.Unmarshal(body[prefixLen:prefixLen+int(headerLen)], &hdr); err != nil {
+		return nil, nil, fmt.Errorf("checkpoint %s: bad header: %w", path, err)
+	}
+	return &hdr, body[prefixLen+int(headerLen):], nil
+}
