@@ -1,0 +1,201 @@
+package gan
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/advlab/advlab/lib/backend"
+	"github.com/advlab/advlab/lib/nn"
+)
+
+// A tiny MLP GAN on 2x2 grey "images" whose pixels are all 0.5 (plus a little noise).
+func tinyGenerator(scope *model.Scope, z *graph.Node) *graph.Node {
+	h := nn.LeakyReLU(nn.Dense(scope.In("fc1"), z, 16), 0.2)
+	out := graph.Tanh(nn.Dense(scope.In("fc2"), h, 4))
+	return graph.Reshape(out, -1, 2, 2, 1)
+}
+
+func tinyDiscriminator(scope *model.Scope, x *graph.Node) (*graph.Node, *graph.Node) {
+	flat := graph.Reshape(x, x.Shape().Dimensions[0], -1)
+	h := nn.LeakyReLU(nn.Dense(scope.In("fc1"), flat, 16), 0.2)
+	return nn.Dense(scope.In("fc2"), h, 1), h
+}
+
+func tinyData(n int) FloatImages {
+	rng := rand.New(rand.NewPCG(1, 2))
+	values := make([]float32, n*4)
+	for i := range values {
+		values[i] = 0.5 + 0.05*float32(rng.NormFloat64())
+	}
+	return FloatImages{Values: values, N: n, Height: 2, Width: 2, Channels: 1}
+}
+
+func tinyConfig() Config {
+	return Config{LatentDim: 4, BatchSize: 16, Seed: 7, FixedNoise: 8,
+		D: Adam{LearningRate: 2e-3, Beta1: 0.5, Beta2: 0.999, Epsilon: 1e-8},
+		G: Adam{LearningRate: 2e-3, Beta1: 0.5, Beta2: 0.999, Epsilon: 1e-8}}
+}
+
+func mean(values []float32) float64 {
+	var s float64
+	for _, v := range values {
+		s += float64(v)
+	}
+	return s / float64(len(values))
+}
+
+func TestGeneratorLearnsTheDataMean(t *testing.T) {
+	tr, err := New(backend.MustNew(), tinyConfig(), tinyGenerator, tinyDiscriminator, tinyData(256))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := tr.SampleRandom(256, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Train(context.Background(), TrainOptions{Steps: 300}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := tr.SampleRandom(256, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("sample mean before %.3f, after %.3f (data 0.5)", mean(before), mean(after))
+	if math.Abs(mean(after)-0.5) > 0.1 || math.Abs(mean(before)-0.5) < 0.2 {
+		t.Errorf("sample mean went from %.3f to %.3f; want it to start far from the data mean 0.5 and end within 0.1 of it",
+			mean(before), mean(after))
+	}
+	h := tr.History()
+	if len(h) != 300 || h[299].Step != 300 {
+		t.Fatalf("history has %d steps, want 300", len(h))
+	}
+	last := h[len(h)-1]
+	if last.DReal < 0.2 || last.DReal > 0.8 || last.DFakeAfter < 0.2 || last.DFakeAfter > 0.8 {
+		t.Errorf("at equilibrium D(x)=%.3f and D(G(z))=%.3f should both be near 0.5", last.DReal, last.DFakeAfter)
+	}
+}
+
+// variables returns every variable's values, by path.
+func variables(store *model.Store) map[string][]float32 {
+	out := map[string][]float32{}
+	for v := range store.IterVariables() {
+		if value, err := v.Value(); err == nil && value.Shape().DType.String() == "Float32" {
+			out[v.Path()] = tensors.MustCopyFlatData[float32](value)
+		}
+	}
+	return out
+}
+
+func TestResumeIsExact(t *testing.T) {
+	b := backend.MustNew()
+	cfg := tinyConfig()
+	cfg.DSteps = 2 // Exercise the discriminator-only graph too.
+	data := tinyData(40) // Not a multiple of the batch: epochs wrap mid-run.
+	straight, err := New(b, cfg, tinyGenerator, tinyDiscriminator, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := straight.Train(context.Background(), TrainOptions{Steps: 10}); err != nil {
+		t.Fatal(err)
+	}
+
+	path := filepath.Join(t.TempDir(), "gan.ckpt")
+	first, _ := New(b, cfg, tinyGenerator, tinyDiscriminator, data)
+	if err := first.Train(context.Background(), TrainOptions{Steps: 4, CheckpointPath: path}); err != nil {
+		t.Fatal(err)
+	}
+	resumed, _ := New(b, cfg, tinyGenerator, tinyDiscriminator, data)
+	if err := resumed.Load(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := resumed.Train(context.Background(), TrainOptions{Steps: 6}); err != nil {
+		t.Fatal(err)
+	}
+	want, got := variables(straight.Store()), variables(resumed.Store())
+	if len(want) == 0 || len(want) != len(got) {
+		t.Fatalf("%d variables straight, %d resumed", len(want), len(got))
+	}
+	for path, w := range want {
+		g := got[path]
+		for i := range w {
+			if g[i] != w[i] {
+				t.Fatalf("%s[%d]: resumed %v, straight %v: resume is not exact", path, i, g[i], w[i])
+			}
+		}
+	}
+	hs, hr := straight.History(), resumed.History()
+	if len(hr) != 10 || hs[9] != hr[9] {
+		t.Errorf("last step metrics straight %+v, resumed %+v", hs[9], hr[9])
+	}
+
+	other := cfg
+	other.Seed = 99
+	mismatched, _ := New(b, other, tinyGenerator, tinyDiscriminator, data)
+	if err := mismatched.Load(path); err == nil {
+		t.Error("loading a checkpoint into a run with another seed succeeded, want a configuration error")
+	}
+}
+
+func TestInterruptKeepsState(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gan.ckpt")
+	ctx, cancel := context.WithCancel(context.Background())
+	tr, _ := New(backend.MustNew(), tinyConfig(), tinyGenerator, tinyDiscriminator, tinyData(64))
+	err := tr.Train(ctx, TrainOptions{Steps: 100, CheckpointPath: path, OnStep: func(m StepMetrics) {
+		if m.Step == 5 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Train after cancel returned %v, want context.Canceled", err)
+	}
+	resumed, _ := New(backend.MustNew(), tinyConfig(), tinyGenerator, tinyDiscriminator, tinyData(64))
+	if err := resumed.Load(path); err != nil {
+		t.Fatal(err)
+	}
+	if resumed.StepCount() != 5 {
+		t.Errorf("checkpoint after interrupt holds step %d, want 5", resumed.StepCount())
+	}
+}
+
+func TestDivergenceIsReported(t *testing.T) {
+	cfg := tinyConfig()
+	cfg.D.LearningRate = 5e-2 // An overpowered discriminator...
+	cfg.G.LearningRate = 1e-7 // ...against a generator that barely moves.
+	cfg.DivergencePatience = 20
+	cfg.DivergenceFloor = 0.05
+	tr, _ := New(backend.MustNew(), cfg, tinyGenerator, tinyDiscriminator, tinyData(64))
+	err := tr.Train(context.Background(), TrainOptions{Steps: 400})
+	if !errors.Is(err, ErrDiverged) {
+		t.Fatalf("Train returned %v, want ErrDiverged", err)
+	}
+	if tr.StepCount() >= 400 {
+		t.Errorf("divergence detected only after %d steps", tr.StepCount())
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	for name, mutate := range map[string]func(*Config){
+		"batch":  func(c *Config) { c.BatchSize = -1 },
+		"target": func(c *Config) { c.RealTarget = 1.5 },
+		"lr":     func(c *Config) { c.D.LearningRate = -1 },
+	} {
+		cfg := tinyConfig()
+		mutate(&cfg)
+		if _, err := New(backend.MustNew(), cfg, tinyGenerator, tinyDiscriminator, tinyData(64)); err == nil {
+			t.Errorf("%s: New accepted an invalid config", name)
+		}
+	}
+	if _, err := New(backend.MustNew(), tinyConfig(), tinyGenerator, tinyDiscriminator, tinyData(3)); err == nil {
+		t.Error("New accepted fewer images than one batch")
+	}
+}
+
+func tensorsFloats(t *tensors.Tensor) []float32 { return tensors.MustCopyFlatData[float32](t) }

@@ -1,0 +1,489 @@
+package gan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph-building code reads best with the ops unqualified.
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
+	"github.com/gomlx/gomlx/support/exceptions"
+
+	"github.com/advlab/advlab/lib/checkpoint"
+)
+
+// Scope paths of the two networks' variables.
+const (
+	GeneratorScope     = "/generator"
+	DiscriminatorScope = "/discriminator"
+)
+
+// Images is the real data a GAN learns from: n images of one shape, gathered into float32 NHWC
+// batches with values in [-1, 1].
+type Images interface {
+	// Len is the number of images.
+	Len() int
+	// Shape is the height, width and channels of one image.
+	Shape() (height, width, channels int)
+	// Gather writes the images at indices, scaled to [-1, 1], into dst (len(indices)·h·w·c floats).
+	Gather(indices []int, dst []float32)
+}
+
+// StepMetrics are the scalars of one training step (pytorch/examples' dcgan log line).
+type StepMetrics struct {
+	// Step counts generator updates, starting at 1.
+	Step int `json:"step"`
+	// DLoss is −log D(x) − log(1 − D(G(z))) of the last discriminator update.
+	DLoss float64 `json:"d_loss"`
+	// GLoss is the generator's loss (adversarial or feature matching).
+	GLoss float64 `json:"g_loss"`
+	// DReal is the mean D(x) on the real batch, before D's update.
+	DReal float64 `json:"d_x"`
+	// DFakeBefore is the mean D(G(z)) before D's update.
+	DFakeBefore float64 `json:"d_g_z1"`
+	// DFakeAfter is the mean D(G(z)) scored by the updated D, which G then trains against.
+	DFakeAfter float64 `json:"d_g_z2"`
+}
+
+// Trainer trains one generator against one discriminator. Create it with New; it is not safe for
+// concurrent use.
+type Trainer struct {
+	cfg     Config
+	backend compute.Backend
+	store   *model.Store
+	gen     Generator
+	disc    Discriminator
+	images  Images
+
+	fullStep, discStep, sample *model.Exec
+
+	rngSource *rand.PCG // z draws; its state is checkpointed.
+	rng       *rand.Rand
+	epoch     int   // batch order: epoch number and offset in its permutation.
+	offset    int   //
+	order     []int // permutation of the current epoch.
+	step      int
+	history   []StepMetrics
+	lowDLoss  int // consecutive steps with D loss below the divergence floor.
+
+	fixedNoise []float32
+	realBatch  []float32
+	zBatch     []float32
+}
+
+// New prepares a trainer; nothing is compiled until the first step.
+func New(backend compute.Backend, cfg Config, gen Generator, disc Discriminator, images Images) (*Trainer, error) {
+	cfg = cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if images == nil || images.Len() < cfg.BatchSize {
+		n := 0
+		if images != nil {
+			n = images.Len()
+		}
+		return nil, fmt.Errorf("gan: %d training images, want at least one batch of %d", n, cfg.BatchSize)
+	}
+	t := &Trainer{cfg: cfg, backend: backend, store: model.NewStore(), gen: gen, disc: disc, images: images}
+	t.store.RootScope().SetParam(model.ParamInitialSeed, int64(cfg.Seed)+1) // 0 would mean "random".
+	t.rngSource = rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15)
+	t.rng = rand.New(t.rngSource)
+	fixed := rand.New(rand.NewPCG(cfg.Seed, 0xf1ed))
+	t.fixedNoise = make([]float32, cfg.FixedNoise*cfg.LatentDim)
+	t.drawLatent(fixed, t.fixedNoise)
+	h, w, c := images.Shape()
+	t.realBatch = make([]float32, cfg.BatchSize*h*w*c)
+	t.zBatch = make([]float32, cfg.BatchSize*cfg.LatentDim)
+
+	var err error
+	if t.fullStep, err = model.NewExec(backend, t.store, func(scope *model.Scope, real, z *Node) []*Node {
+		return t.buildStep(real, z, true)
+	}); err != nil {
+		return nil, err
+	}
+	if t.discStep, err = model.NewExec(backend, t.store, func(scope *model.Scope, real, z *Node) []*Node {
+		return t.buildStep(real, z, false)
+	}); err != nil {
+		return nil, err
+	}
+	if t.sample, err = model.NewExec(backend, t.store, func(scope *model.Scope, z *Node) *Node {
+		return t.gen(t.store.Scope(GeneratorScope), z)
+	}); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// Config returns the configuration in use (defaults filled in).
+func (t *Trainer) Config() Config { return t.cfg }
+
+// Store returns the model store holding both networks' variables and optimizer state.
+func (t *Trainer) Store() *model.Store { return t.store }
+
+// StepCount is the number of generator updates done so far.
+func (t *Trainer) StepCount() int { return t.step }
+
+// History returns the metrics of every step so far.
+func (t *Trainer) History() []StepMetrics { return t.history }
+
+// FixedNoise returns the fixed latent vectors used for snapshots ([FixedNoise, LatentDim], flat).
+func (t *Trainer) FixedNoise() []float32 { return t.fixedNoise }
+
+func (t *Trainer) drawLatent(rng *rand.Rand, dst []float32) {
+	for i := range dst {
+		if t.cfg.Latent == Uniform {
+			dst[i] = float32(rng.Float64())
+		} else {
+			dst[i] = float32(rng.NormFloat64())
+		}
+	}
+}
+
+// discriminate applies D with a fresh scope (D's variables are shared between applications) and
+// returns logits flattened to [batch].
+func (t *Trainer) discriminate(x *Node) (logits, features *Node) {
+	logits, features = t.disc(t.store.Scope(DiscriminatorScope), x)
+	return Reshape(logits, logits.Shape().Dimensions[0]), features
+}
+
+func adam(a Adam) optimizer.Interface {
+	return optimizer.Adam().LearningRate(a.LearningRate).Betas(a.Beta1, a.Beta2).Epsilon(a.Epsilon).Done()
+}
+
+// buildStep builds one training step: a discriminator update and, when withGenerator, the
+// generator update through the updated discriminator. It returns [dLoss, gLoss, D(x), D(G(z))
+// before, D(G(z)) after] stacked into one vector (gLoss and "after" are 0 without the G update).
+func (t *Trainer) buildStep(real, z *Node, withGenerator bool) []*Node {
+	g := real.Graph()
+	t.store.SetTraining(g, true)
+
+	// (1) Update D network: maximize log(D(x)) + log(1 - D(G(z))).
+	fake := t.gen(t.store.Scope(GeneratorScope), z)
+	realLogits, _ := t.discriminate(real)
+	fakeLogits, _ := t.discriminate(StopGradient(fake))
+	dLoss := DiscriminatorLoss(realLogits, fakeLogits, t.cfg.RealTarget)
+	dObjective := Add(dLoss, t.historicalAverage(g, DiscriminatorScope))
+	adam(t.cfg.D).UpdateGraph(t.store.Scope(DiscriminatorScope), g, dObjective)
+	dReal := ReduceAllMean(Sigmoid(realLogits))
+	dFakeBefore := ReduceAllMean(Sigmoid(fakeLogits))
+	zero := ZerosLike(dLoss)
+	if !withGenerator {
+		return []*Node{Stack([]*Node{dLoss, zero, dReal, dFakeBefore, zero}, 0)}
+	}
+
+	// D's variables now hold their updated values; G trains against them as constants (without
+	// this, G's gradient would try to differentiate through D's optimizer update).
+	for v := range t.store.Scope(DiscriminatorScope).IterVariables() {
+		if v.InUseByGraph(g) {
+			v.SetNodeValue(StopGradient(v.NodeValue(g)))
+		}
+	}
+
+	// (2) Update G network: maximize log(D(G(z))) (or feature matching).
+	fakeLogitsAfter, fakeFeatures := t.discriminate(fake)
+	var gLoss *Node
+	if t.cfg.FeatureMatching {
+		_, realFeatures := t.discriminate(real)
+		if fakeFeatures == nil || realFeatures == nil {
+			exceptions.Panicf("gan: FeatureMatching needs a discriminator that returns features")
+		}
+		gLoss = FeatureMatching(realFeatures, fakeFeatures)
+	} else {
+		gLoss = GeneratorLoss(t.cfg.Loss, fakeLogitsAfter)
+	}
+	gObjective := Add(gLoss, t.historicalAverage(g, GeneratorScope))
+	adam(t.cfg.G).UpdateGraph(t.store.Scope(GeneratorScope), g, gObjective)
+	dFakeAfter := ReduceAllMean(Sigmoid(fakeLogitsAfter))
+	return []*Node{Stack([]*Node{dLoss, gLoss, dReal, dFakeBefore, dFakeAfter}, 0)}
+}
+
+// historicalAverage returns λ·Σ‖θ − θ̄‖² over the trainable variables of the network at path,
+// where θ̄ is the running mean of θ over all past steps (Salimans et al. 2016, §3.3), and updates
+// the running means. It returns 0 when HistoricalAveraging is off.
+func (t *Trainer) historicalAverage(g *Graph, path string) *Node {
+	zero := Scalar(g, dtypes.Float32, 0)
+	if t.cfg.HistoricalAveraging == 0 {
+		return zero
+	}
+	scope := t.store.Scope(path)
+	counter := t.store.Scope("/historical_average" + path).VariableWithValue("count", float32(0)).SetTrainable(false)
+	count := AddScalar(counter.NodeValue(g), 1)
+	counter.SetNodeValue(count)
+	total := zero
+	var trainable []*model.Variable
+	for v := range scope.IterVariables() {
+		if v.Trainable && v.InUseByGraph(g) {
+			trainable = append(trainable, v)
+		}
+	}
+	for _, v := range trainable {
+		theta := v.NodeValue(g)
+		meanVar := t.store.Scope("/historical_average"+v.Scope()).
+			VariableWithValue(v.Name(), tensors.FromShape(v.Shape())).SetTrainable(false)
+		// Running mean including the current value: θ̄_t = θ̄_{t−1} + (θ_t − θ̄_{t−1}) / t.
+		mean := Add(meanVar.NodeValue(g), Div(Sub(StopGradient(theta), meanVar.NodeValue(g)), count))
+		meanVar.SetNodeValue(mean)
+		total = Add(total, ReduceAllSum(Square(Sub(theta, StopGradient(mean)))))
+	}
+	return MulScalar(total, t.cfg.HistoricalAveraging)
+}
+
+// nextBatch fills t.realBatch with the next batch of the epoch's permutation (reshuffled each
+// epoch from the seed; a final partial batch is dropped, as PyTorch's drop_last).
+func (t *Trainer) nextBatch() {
+	n := t.images.Len()
+	if t.order == nil || t.offset+t.cfg.BatchSize > n {
+		if t.order != nil {
+			t.epoch++
+		}
+		t.offset = 0
+		t.order = rand.New(rand.NewPCG(t.cfg.Seed, uint64(t.epoch)+1)).Perm(n)
+	}
+	t.images.Gather(t.order[t.offset:t.offset+t.cfg.BatchSize], t.realBatch)
+	t.offset += t.cfg.BatchSize
+}
+
+// ErrDiverged is wrapped by the error Train and Step return when training has diverged.
+var ErrDiverged = errors.New("GAN training diverged")
+
+// Step runs one generator update (preceded by DSteps−1 discriminator-only updates) on the next
+// real batch(es) and fresh latent draws, and returns its metrics. It returns an error wrapping
+// ErrDiverged when a loss is NaN or infinite, or when the discriminator loss has stayed below
+// DivergenceFloor for DivergencePatience steps; the trained state is kept either way.
+func (t *Trainer) Step() (StepMetrics, error) {
+	for k := 1; k < t.cfg.DSteps; k++ {
+		t.nextBatch()
+		t.drawLatent(t.rng, t.zBatch)
+		if _, err := t.run(t.discStep, t.realBatch, t.zBatch); err != nil {
+			return StepMetrics{}, err
+		}
+	}
+	t.nextBatch()
+	t.drawLatent(t.rng, t.zBatch)
+	return t.StepOn(t.realBatch, t.zBatch)
+}
+
+// StepOn runs one full step (a discriminator update, then a generator update) on the given real
+// batch ([BatchSize, h, w, c] flat, in [-1, 1]) and latent batch ([BatchSize, LatentDim] flat),
+// bypassing the trainer's own data order and noise. Parity tests use it to feed PyTorch's batches.
+func (t *Trainer) StepOn(real, z []float32) (StepMetrics, error) {
+	values, err := t.run(t.fullStep, real, z)
+	if err != nil {
+		return StepMetrics{}, err
+	}
+	t.step++
+	m := StepMetrics{Step: t.step, DLoss: float64(values[0]), GLoss: float64(values[1]),
+		DReal: float64(values[2]), DFakeBefore: float64(values[3]), DFakeAfter: float64(values[4])}
+	t.history = append(t.history, m)
+	return m, t.checkDivergence(m)
+}
+
+// run executes one step graph and returns its metrics vector.
+func (t *Trainer) run(exec *model.Exec, real, z []float32) ([]float32, error) {
+	h, w, c := t.images.Shape()
+	if len(real) != t.cfg.BatchSize*h*w*c || len(z) != t.cfg.BatchSize*t.cfg.LatentDim {
+		return nil, fmt.Errorf("gan: step got %d image values and %d latent values, want %d·%d·%d·%d and %d·%d",
+			len(real), len(z), t.cfg.BatchSize, h, w, c, t.cfg.BatchSize, t.cfg.LatentDim)
+	}
+	outputs, err := exec.Call(tensors.FromFlatDataAndDimensions(real, t.cfg.BatchSize, h, w, c),
+		tensors.FromFlatDataAndDimensions(z, t.cfg.BatchSize, t.cfg.LatentDim))
+	if err != nil {
+		return nil, fmt.Errorf("gan: step %d: %w", t.step+1, err)
+	}
+	return tensors.MustCopyFlatData[float32](outputs[0]), nil
+}
+
+func (t *Trainer) checkDivergence(m StepMetrics) error {
+	for name, v := range map[string]float64{"discriminator loss": m.DLoss, "generator loss": m.GLoss} {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("%w at step %d: %s is %v. Lower the learning rates (now D %g, G %g), check the input "+
+				"scaling ([-1, 1] for a tanh generator), or resume from the last checkpoint", ErrDiverged, m.Step, name, v,
+				t.cfg.D.LearningRate, t.cfg.G.LearningRate)
+		}
+	}
+	if t.cfg.DivergencePatience < 0 {
+		return nil
+	}
+	if m.DLoss < t.cfg.DivergenceFloor {
+		t.lowDLoss++
+	} else {
+		t.lowDLoss = 0
+	}
+	if t.lowDLoss >= t.cfg.DivergencePatience {
+		return fmt.Errorf("%w at step %d: the discriminator loss stayed below %g for %d steps (D(x)=%.3f, D(G(z))=%.3f): "+
+			"D wins and G gets no useful gradient. Try one-sided label smoothing (RealTarget 0.9), a lower D learning "+
+			"rate, Gaussian input noise for D, or the non-saturating loss", ErrDiverged, m.Step, t.cfg.DivergenceFloor,
+			t.lowDLoss, m.DReal, m.DFakeBefore)
+	}
+	return nil
+}
+
+// Sample generates images from latent vectors z ([n, LatentDim], flat), with the generator in
+// inference mode (batch norm uses its running statistics). It returns [n, h, w, c] flat.
+func (t *Trainer) Sample(z []float32) ([]float32, error) {
+	if len(z) == 0 || len(z)%t.cfg.LatentDim != 0 {
+		return nil, fmt.Errorf("gan: Sample got %d latent values, want a multiple of LatentDim=%d", len(z), t.cfg.LatentDim)
+	}
+	outputs, err := t.sample.Call(tensors.FromFlatDataAndDimensions(z, len(z)/t.cfg.LatentDim, t.cfg.LatentDim))
+	if err != nil {
+		return nil, fmt.Errorf("gan: sampling: %w", err)
+	}
+	return tensors.MustCopyFlatData[float32](outputs[0]), nil
+}
+
+// SampleRandom generates n images from fresh latent draws of a generator seeded by seed (it does
+// not disturb the training RNG).
+func (t *Trainer) SampleRandom(n int, seed uint64) ([]float32, error) {
+	z := make([]float32, n*t.cfg.LatentDim)
+	t.drawLatent(rand.New(rand.NewPCG(seed, 0x5a3b1e)), z)
+	return t.Sample(z)
+}
+
+// checkpointMeta is what a checkpoint stores besides the variables.
+type checkpointMeta struct {
+	Kind    string        `json:"kind"`
+	Config  Config        `json:"config"`
+	Step    int           `json:"step"`
+	Epoch   int           `json:"epoch"`
+	Offset  int           `json:"offset"`
+	RNG     []byte        `json:"rng"`
+	LowD    int           `json:"low_d_loss_steps"`
+	History []StepMetrics `json:"history"`
+	Saved   time.Time     `json:"saved"`
+}
+
+// Save writes a checkpoint (weights, optimizer state, step, RNG and batch-order state, history)
+// to path atomically.
+func (t *Trainer) Save(path string) error {
+	rngState, err := t.rngSource.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	return checkpoint.Save(path, t.store, checkpointMeta{Kind: "gan", Config: t.cfg, Step: t.step, Epoch: t.epoch,
+		Offset: t.offset, RNG: rngState, LowD: t.lowDLoss, History: t.history, Saved: time.Now().UTC()})
+}
+
+// Load restores a checkpoint written by Save with the same configuration; training then continues
+// exactly as if it had not stopped (bit for bit on the same backend).
+func (t *Trainer) Load(path string) error {
+	var meta checkpointMeta
+	if err := checkpoint.ReadMeta(path, &meta); err != nil {
+		return err
+	}
+	if meta.Kind != "gan" {
+		return fmt.Errorf("gan: checkpoint %s holds a %q run, not a GAN", path, meta.Kind)
+	}
+	if meta.Config != t.cfg {
+		return fmt.Errorf("gan: checkpoint %s was written with another configuration:\n  checkpoint: %+v\n  this run:   %+v",
+			path, meta.Config, t.cfg)
+	}
+	if err := checkpoint.Load(path, t.store, nil); err != nil {
+		return err
+	}
+	if err := t.rngSource.UnmarshalBinary(meta.RNG); err != nil {
+		return fmt.Errorf("gan: checkpoint %s: bad RNG state: %w", path, err)
+	}
+	t.step, t.epoch, t.offset, t.lowDLoss, t.history = meta.Step, meta.Epoch, meta.Offset, meta.LowD, meta.History
+	t.order = nil
+	if t.offset > 0 || t.step > 0 {
+		t.order = rand.New(rand.NewPCG(t.cfg.Seed, uint64(t.epoch)+1)).Perm(t.images.Len())
+	}
+	return nil
+}
+
+// Snapshot is what a training run reports every SnapshotEvery steps: the fixed-noise samples and
+// the metrics so far. Whoever watches renders it (a notebook dashboard, the CLI's files).
+type Snapshot struct {
+	// Step is the number of generator updates done.
+	Step int
+	// Samples are the generator's images for the fixed noise, [FixedNoise, h, w, c] flat, in [-1, 1].
+	Samples []float32
+	// Height, Width, Channels give the samples' shape.
+	Height, Width, Channels int
+	// History holds every step's metrics so far.
+	History []StepMetrics
+	// Elapsed is the wall time of this Train call so far.
+	Elapsed time.Duration
+}
+
+// TrainOptions controls a Train call.
+type TrainOptions struct {
+	// Steps is the number of generator updates to run in this call.
+	Steps int
+	// SnapshotEvery emits a Snapshot every this many steps (and at the end); 0 disables.
+	SnapshotEvery int
+	// OnSnapshot receives the snapshots.
+	OnSnapshot func(Snapshot)
+	// OnStep receives every step's metrics (e.g. for a progress bar).
+	OnStep func(StepMetrics)
+	// CheckpointPath, when set, receives a checkpoint every CheckpointEvery steps, when the
+	// context is cancelled (an interrupt) and at the end.
+	CheckpointPath string
+	// CheckpointEvery is the checkpoint interval in steps (0: only on interrupt and at the end).
+	CheckpointEvery int
+}
+
+// Train runs opts.Steps generator updates. Cancelling ctx (a notebook interrupt, Ctrl-C) stops it
+// between steps; the state is kept in the trainer and, with CheckpointPath set, saved. It returns
+// ctx's error when interrupted and an ErrDiverged error when training diverged.
+func (t *Trainer) Train(ctx context.Context, opts TrainOptions) (err error) {
+	start := time.Now()
+	snapshot := func() error {
+		if opts.OnSnapshot == nil {
+			return nil
+		}
+		samples, err := t.Sample(t.fixedNoise)
+		if err != nil {
+			return err
+		}
+		h, w, c := t.images.Shape()
+		opts.OnSnapshot(Snapshot{Step: t.step, Samples: samples, Height: h, Width: w, Channels: c,
+			History: t.history, Elapsed: time.Since(start)})
+		return nil
+	}
+	save := func() error {
+		if opts.CheckpointPath == "" {
+			return nil
+		}
+		return t.Save(opts.CheckpointPath)
+	}
+	defer func() {
+		// Whatever stopped the loop, keep what was trained.
+		if serr := save(); serr != nil && err == nil {
+			err = serr
+		}
+	}()
+	for i := 0; i < opts.Steps; i++ {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		m, stepErr := t.Step()
+		if opts.OnStep != nil && stepErr == nil {
+			opts.OnStep(m)
+		}
+		if stepErr != nil {
+			return stepErr
+		}
+		if opts.SnapshotEvery > 0 && t.step%opts.SnapshotEvery == 0 {
+			if err := snapshot(); err != nil {
+				return err
+			}
+		}
+		if opts.CheckpointEvery > 0 && t.step%opts.CheckpointEvery == 0 {
+			if err := save(); err != nil {
+				return err
+			}
+		}
+	}
+	if opts.SnapshotEvery > 0 && t.step%opts.SnapshotEvery != 0 {
+		return snapshot()
+	}
+	return nil
+}
