@@ -28,8 +28,8 @@ import (
 	"sync"
 
 	"github.com/gomlx/compute"
-	_ "github.com/gomlx/compute/gobackend" // the pure-Go backend, always present.
 	onnxbackend "github.com/gomlx/compute-onnx"
+	_ "github.com/gomlx/compute/gobackend"  // the pure-Go backend, always present.
 	_ "github.com/gomlx/go-xla/compute/xla" // XLA through PJRT; never auto-installs (autoinstall is not linked).
 	"github.com/gomlx/go-xla/pjrt"
 )

@@ -97,7 +97,7 @@ func variables(store *model.Store) map[string][]float32 {
 func TestResumeIsExact(t *testing.T) {
 	b := backend.MustNew()
 	cfg := tinyConfig()
-	cfg.DSteps = 2 // Exercise the discriminator-only graph too.
+	cfg.DSteps = 2       // Exercise the discriminator-only graph too.
 	data := tinyData(40) // Not a multiple of the batch: epochs wrap mid-run.
 	straight, err := New(b, cfg, tinyGenerator, tinyDiscriminator, data)
 	if err != nil {

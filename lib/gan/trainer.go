@@ -213,7 +213,7 @@ func (t *Trainer) historicalAverage(g *Graph, path string) *Node {
 		return zero
 	}
 	scope := t.store.Scope(path)
-	counter := t.store.Scope("/historical_average" + path).VariableWithValue("count", float32(0)).SetTrainable(false)
+	counter := t.store.Scope("/historical_average"+path).VariableWithValue("count", float32(0)).SetTrainable(false)
 	count := AddScalar(counter.NodeValue(g), 1)
 	counter.SetNodeValue(count)
 	total := zero
