@@ -6,24 +6,13 @@ import (
 
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
-	"github.com/gomlx/gomlx/core/graph"
-	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/gomlx/gomlx/ml/model"
-
-	"github.com/advlab/advlab/lib/backend"
 )
 
-// build runs both networks once on zeros and returns the output shapes and the trainable parameter
-// counts of each network.
-func build(t *testing.T, m GAN, batch int) (genShape, logitShape, featureShape []int, genParams, discParams int) {
+// build runs both networks once and returns the output shapes and the trainable parameter counts
+// of each network.
+func build(t *testing.T, m GAN) (genShape, logitShape, featureShape []int, genParams, discParams int) {
 	t.Helper()
-	store := model.NewStore()
-	outputs, err := model.CallOnceN(backend.MustNew(), store, func(scope *model.Scope, z, x *graph.Node) []*graph.Node {
-		store.SetTraining(z.Graph(), true)
-		images := m.Generator(store.Scope("/generator"), z)
-		logits, features := m.Discriminator(store.Scope("/discriminator"), x)
-		return []*graph.Node{images, logits, features}
-	}, tensors.FromShape(shapeOf(batch, m.LatentDim)), tensors.FromShape(shapeOf(batch, m.Height, m.Width, m.Channels)))
+	store, images, logits, features, err := m.Build()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +27,7 @@ func build(t *testing.T, m GAN, batch int) (genShape, logitShape, featureShape [
 			discParams += v.Shape().Size()
 		}
 	}
-	return outputs[0].Shape().Dimensions, outputs[1].Shape().Dimensions, outputs[2].Shape().Dimensions, genParams, discParams
+	return images.Dimensions, logits.Dimensions, features.Dimensions, genParams, discParams
 }
 
 func equal(a, b []int) bool {
@@ -66,7 +55,7 @@ func TestArchitecturesShapesAndParameterCounts(t *testing.T) {
 		{MLP(MLPSeed000, 28, 28, 1), 12928 + 16512 + 132096 + 803600, 100480 + 16512 + 129},
 	}
 	for _, c := range cases {
-		gen, logits, features, gp, dp := build(t, c.gan, 2)
+		gen, logits, features, gp, dp := build(t, c.gan)
 		h, w, ch := c.gan.Height, c.gan.Width, c.gan.Channels
 		if !equal(gen, []int{2, h, w, ch}) {
 			t.Errorf("%s: generator output %v, want [2 %d %d %d]", c.gan.Name, gen, h, w, ch)

