@@ -133,6 +133,9 @@ func (t *Trainer) StepCount() int { return t.step }
 // History returns the metrics of every step so far.
 func (t *Trainer) History() []StepMetrics { return t.history }
 
+// Shape is the height, width and channels of the images the trainer works on.
+func (t *Trainer) Shape() (height, width, channels int) { return t.images.Shape() }
+
 // FixedNoise returns the fixed latent vectors used for snapshots ([FixedNoise, LatentDim], flat).
 func (t *Trainer) FixedNoise() []float32 { return t.fixedNoise }
 
@@ -325,13 +328,40 @@ func (t *Trainer) checkDivergence(m StepMetrics) error {
 	return nil
 }
 
+// sampleChunk is the number of latent vectors generated per graph execution by Sample: one
+// compiled graph serves any count, and memory stays bounded for large counts.
+const sampleChunk = 256
+
 // Sample generates images from latent vectors z ([n, LatentDim], flat), with the generator in
 // inference mode (batch norm uses its running statistics). It returns [n, h, w, c] flat.
 func (t *Trainer) Sample(z []float32) ([]float32, error) {
-	if len(z) == 0 || len(z)%t.cfg.LatentDim != 0 {
-		return nil, fmt.Errorf("gan: Sample got %d latent values, want a multiple of LatentDim=%d", len(z), t.cfg.LatentDim)
+	latent := t.cfg.LatentDim
+	if len(z) == 0 || len(z)%latent != 0 {
+		return nil, fmt.Errorf("gan: Sample got %d latent values, want a multiple of LatentDim=%d", len(z), latent)
 	}
-	outputs, err := t.sample.Call(tensors.FromFlatDataAndDimensions(z, len(z)/t.cfg.LatentDim, t.cfg.LatentDim))
+	n := len(z) / latent
+	if n <= sampleChunk {
+		return t.sampleOnce(z, n)
+	}
+	h, w, c := t.images.Shape()
+	size := h * w * c
+	out := make([]float32, 0, n*size)
+	chunk := make([]float32, sampleChunk*latent)
+	for start := 0; start < n; start += sampleChunk {
+		count := min(sampleChunk, n-start)
+		clear(chunk)
+		copy(chunk, z[start*latent:(start+count)*latent])
+		images, err := t.sampleOnce(chunk, sampleChunk)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, images[:count*size]...)
+	}
+	return out, nil
+}
+
+func (t *Trainer) sampleOnce(z []float32, n int) ([]float32, error) {
+	outputs, err := t.sample.Call(tensors.FromFlatDataAndDimensions(z, n, t.cfg.LatentDim))
 	if err != nil {
 		return nil, fmt.Errorf("gan: sampling: %w", err)
 	}
