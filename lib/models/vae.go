@@ -46,10 +46,11 @@ type MLPVAEConfig struct {
 // MLPVAEPyTorch is pytorch/examples/vae on MNIST: 784-400-20, decoder 20-400-784.
 var MLPVAEPyTorch = MLPVAEConfig{Hidden: 400, LatentDim: 20, Height: 28, Width: 28, Channels: 1}
 
+// vaeReLU is max(x, 0), PyTorch's F.relu.
 func vaeReLU(x *graph.Node) *graph.Node { return graph.Max(x, graph.ZerosLike(x)) }
 
-// MLPVAE returns the VAE of pytorch/examples/vae (Kingma & Welling 2014, appendix C.2) with
-// PyTorch's default initialisation:
+// MLPVAE returns the VAE of pytorch/examples/vae (the Gaussian-encoder, Bernoulli-decoder MLPs of
+// Kingma & Welling 2014, appendix C) with PyTorch's default initialisation:
 //
 //	encoder: fc1 Linear(784, 400) → ReLU → fc21 Linear(400, 20) = μ, fc22 Linear(400, 20) = log σ²
 //	decoder: fc3 Linear(20, 400) → ReLU → fc4 Linear(400, 784) → (sigmoid)
