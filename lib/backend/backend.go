@@ -236,9 +236,29 @@ func create(config string) (b compute.Backend, err error) {
 			err = fmt.Errorf("backend: creating %q failed: %v; valid backends are: %s", config, r, validList())
 		}
 	}()
+	if strings.HasPrefix(config, "go:") {
+		// The pure-Go backend prints "Go backend: parallelism set to N" on stdout when given an
+		// option; the choice is reported by Choice.String instead, so keep notebook cells clean.
+		restore := silenceStdout()
+		defer restore()
+	}
 	b, err = compute.NewWithConfig(config)
 	if err != nil {
 		return nil, fmt.Errorf("backend: creating %q failed: %w (valid backends: %s)", config, err, validList())
 	}
 	return b, nil
+}
+
+// silenceStdout points os.Stdout at the null device until the returned function restores it.
+func silenceStdout() (restore func()) {
+	devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		return func() {}
+	}
+	saved := os.Stdout
+	os.Stdout = devNull
+	return func() {
+		os.Stdout = saved
+		_ = devNull.Close()
+	}
 }
