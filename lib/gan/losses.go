@@ -4,6 +4,13 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph-building code reads best with the ops unqualified.
 )
 
+// softplus is log(1 + exp(x)) = max(x, 0) + log1p(exp(−|x|)), stable for any finite x. (GoMLX's
+// Softplus goes through LogAddExp, whose IsFinite guard some backends, ONNX Runtime among them,
+// do not implement.)
+func softplus(x *Node) *Node {
+	return Add(Max(x, ZerosLike(x)), Log1p(Exp(Neg(Abs(x)))))
+}
+
 // BCEWithLogits is the mean binary cross-entropy between targets y and sigmoid(logits), computed
 // from the logits (PyTorch's BCEWithLogitsLoss, reduction "mean"):
 //
@@ -13,7 +20,7 @@ import (
 // smoothed real label).
 func BCEWithLogits(logits *Node, target float64) *Node {
 	y := ConstAsDType(logits.Graph(), logits.DType(), target)
-	return ReduceAllMean(Sub(Softplus(logits), Mul(y, logits)))
+	return ReduceAllMean(Sub(softplus(logits), Mul(y, logits)))
 }
 
 // Loss selects the adversarial objective.
@@ -53,7 +60,7 @@ func DiscriminatorLoss(realLogits, fakeLogits *Node, realTarget float64) *Node {
 func GeneratorLoss(kind Loss, fakeLogits *Node) *Node {
 	if kind == Minimax {
 		// log(1 − σ(l)) = −softplus(l); G minimises it.
-		return Neg(ReduceAllMean(Softplus(fakeLogits)))
+		return Neg(ReduceAllMean(softplus(fakeLogits)))
 	}
 	return BCEWithLogits(fakeLogits, 1)
 }

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/advlab/advlab/lib/data"
+	"github.com/advlab/advlab/lib/metrics"
+)
+
+func TestTrainCommandErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "missing job"},
+		{[]string{"bogus"}, `unknown job "bogus"`},
+		{[]string{"evaluator", "-dataset", "cifar10"}, `-dataset "cifar10": the evaluator trains on mnist or fashion`},
+		{[]string{"evaluator", "-epochs", "0"}, "need -epochs >= 1"},
+		{[]string{"evaluator", "extra"}, "unexpected arguments"},
+	} {
+		err := runTrain(tc.args)
+		if err == nil || !errors.Is(err, errUsage) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("advlab train %v: error %v, want a usage error containing %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// TestTrainEvaluatorSmoke runs `advlab train evaluator` at its smoke size (1024 images, one epoch of 32 steps)
+// when MNIST is already in the data cache; tests never download.
+func TestTrainEvaluatorSmoke(t *testing.T) {
+	if _, err := data.LoadWith("mnist", data.Train, data.FetchOptions{Offline: true}); err != nil {
+		t.Skipf("MNIST is not in the data cache, skipping the training smoke run: %v", err)
+	}
+	out := filepath.Join(t.TempDir(), "evaluator.ckpt")
+	if err := runTrain([]string{"evaluator", "-limit", "1024", "-epochs", "1", "-batch", "32", "-out", out}); err != nil {
+		t.Fatal(err)
+	}
+	eval, err := metrics.LoadEvaluatorFile(out, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 32 steps on 1024 digits beat chance (10%) by far on the 10,000 test digits (with fewer, batch
+	// norm's running statistics still lean on their initial values and accuracy is poor).
+	if eval.Info.TestImages != 10000 || eval.Info.TestAccuracy < 0.6 {
+		t.Errorf("smoke run: test accuracy %.3f on %d images, want >= 0.6 on 10000", eval.Info.TestAccuracy, eval.Info.TestImages)
+	}
+}

@@ -1,0 +1,294 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"syscall"
+
+	"github.com/advlab/advlab/lib/backend"
+	"github.com/advlab/advlab/lib/data"
+	"github.com/advlab/advlab/lib/models"
+	"github.com/advlab/advlab/lib/progress"
+	"github.com/advlab/advlab/lib/vae"
+	"github.com/advlab/advlab/lib/viz"
+)
+
+func init() {
+	trainJobs["vae"] = runTrainVAE
+}
+
+// vaeMetrics is what `advlab train vae` writes to metrics.json. Losses are in nats per image.
+type vaeMetrics struct {
+	Arch       string  `json:"arch"`
+	Dataset    string  `json:"dataset"`
+	Likelihood string  `json:"likelihood"`
+	Beta       float64 `json:"beta"`
+	Gamma      float64 `json:"gamma,omitempty"`
+	CMax       float64 `json:"capacity_max,omitempty"`
+	LatentDim  int     `json:"latent_dim"`
+	Epochs     int     `json:"epochs"`
+	Steps      int     `json:"steps"`
+	BatchSize  int     `json:"batch_size"`
+	Seed       uint64  `json:"seed"`
+	// TestELBO is the ELBO on the test set (a negative number); TestLoss is −TestELBO,
+	// pytorch/examples' "test set loss".
+	TestELBO           float64   `json:"test_elbo"`
+	TestLoss           float64   `json:"test_loss"`
+	TestReconstruction float64   `json:"test_reconstruction"`
+	TestKL             float64   `json:"test_kl"`
+	KLPerDim           []float64 `json:"kl_per_dim"`
+	// TestIWAENLL is the importance-weighted estimate of −log p(x) (null when skipped).
+	TestIWAENLL     *float64           `json:"test_iwae_nll"`
+	IWAESamples     int                `json:"iwae_k,omitempty"`
+	IWAEImages      int                `json:"iwae_images,omitempty"`
+	SecondsPerEpoch float64            `json:"seconds_per_epoch"`
+	Backend         string             `json:"backend"`
+	History         []vae.EpochMetrics `json:"epoch_history"`
+}
+
+func runTrainVAE(args []string) error {
+	fs := newFlags("train vae", "train vae -arch mlp|conv -beta B -epochs N -latent D -out DIR [-smoke] [flags]")
+	arch := fs.String("arch", "mlp", "architecture: mlp (pytorch/examples 784-400-20) or conv (VAAL's conv VAE, 28x28 or 32x32)")
+	dataset := fs.String("dataset", "mnist", "training data: mnist, fashion or cifar10")
+	likelihood := fs.String("likelihood", "bernoulli", "decoder likelihood: bernoulli (BCE on logits), gaussian (fixed variance) or mse")
+	variance := fs.Float64("variance", 1, "σ² of the gaussian likelihood")
+	beta := fs.Float64("beta", 1, "weight β of the KL term (1: VAE; > 1: β-VAE)")
+	gamma := fs.Float64("gamma", 0, "γ > 0 selects the capacity objective γ·|KL − C| (Burgess et al. 2018)")
+	cmax := fs.Float64("cmax", 25, "C_max in nats, the capacity reached at the end of the annealing (with -gamma)")
+	capacitySteps := fs.Int("capacity-steps", 100000, "steps over which C rises linearly from 0 to C_max (with -gamma)")
+	epochs := fs.Int("epochs", 10, "epochs to train in all (with -resume, counting the checkpoint's)")
+	latent := fs.Int("latent", 0, "latent size D (0: the architecture's, 20 for mlp and 32 for conv)")
+	width := fs.Float64("width", 1, "channel multiplier of the conv architecture (1: VAAL's 128..1024)")
+	batch := fs.Int("batch", 128, "batch size")
+	lr := fs.Float64("lr", 1e-3, "Adam learning rate")
+	seed := fs.Uint64("seed", 1, "random seed: weights, noise and batch order")
+	iwaeK := fs.Int("iwae-k", 100, "importance samples per image for the IWAE log-likelihood estimate (0 skips it)")
+	iwaeImages := fs.Int("iwae-images", 2000, "test images in the IWAE estimate (0: all)")
+	out := fs.String("out", "", "output directory (required): grids, losses.svg, vae.ckpt, metrics.json")
+	resume := fs.Bool("resume", false, "continue from DIR/vae.ckpt")
+	smoke := fs.Bool("smoke", false, "a seconds-long end-to-end run: 512 training and 256 test images, 1 epoch, a narrow conv net")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return usageError("-out DIR is required")
+	}
+	if *epochs < 0 || *batch <= 0 || *latent < 0 || *iwaeK < 0 || *iwaeImages < 0 || *width <= 0 {
+		return usageError("-epochs, -latent, -iwae-k and -iwae-images must not be negative; -batch and -width must be positive")
+	}
+	kind, err := vae.ParseLikelihood(*likelihood)
+	if err != nil {
+		return usageError("%v", err)
+	}
+
+	train, err := data.Load(*dataset, data.Train)
+	if err != nil {
+		return err
+	}
+	test, err := data.Load(*dataset, data.Test)
+	if err != nil {
+		return err
+	}
+	if *smoke {
+		train, test = train.Subset(firstN(512, train.N)), test.Subset(firstN(256, test.N))
+		*epochs, *batch, *iwaeK, *iwaeImages = 1, 64, 8, 64
+		*width = min(*width, 1.0/16)
+	}
+	net, err := vaeArchitecture(*arch, train, *latent, *width)
+	if err != nil {
+		return err
+	}
+	cfg := vae.Config{LatentDim: net.LatentDim, BatchSize: *batch, LearningRate: *lr, Likelihood: kind,
+		ObservationVariance: *variance, Beta: *beta, Gamma: *gamma, Seed: *seed}
+	if *gamma > 0 {
+		cfg.CapacityMax, cfg.CapacitySteps = *cmax, *capacitySteps
+	}
+	b, choice, err := backend.New()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, choice)
+	pixels := func(s *data.Set) vae.Pixels {
+		return vae.Pixels{Values: s.Images, N: s.N, Height: s.Height, Width: s.Width, Channels: s.Channels}
+	}
+	trainer, err := vae.New(b, cfg, net.Encoder, net.Decoder, pixels(train))
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	ckpt := filepath.Join(*out, "vae.ckpt")
+	if *resume {
+		if err := trainer.Load(ckpt); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "resumed from %s at step %d (epoch %d)\n", ckpt, trainer.StepCount(), trainer.EpochCount())
+	}
+
+	// Train, writing pytorch/examples' per-epoch reconstruction_N.png and sample_N.png.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	bar := progress.NewBar(os.Stderr, *epochs*trainer.StepsPerEpoch())
+	bar.StartStep = trainer.StepCount()
+	testImages := pixels(test)
+	trainErr := trainer.Train(ctx, vae.TrainOptions{
+		Epochs: *epochs, Test: testImages, CheckpointPath: ckpt, SnapshotEachEpoch: true,
+		OnStep: func(m vae.StepMetrics) {
+			bar.Update(m.Step, progress.Scalar{Name: "loss", Value: m.Loss},
+				progress.Scalar{Name: "recon", Value: m.Reconstruction}, progress.Scalar{Name: "kl", Value: m.KL})
+		},
+		OnEpoch: func(m vae.EpochMetrics) {
+			fmt.Fprintf(os.Stderr, "\n====> Epoch: %d Average loss: %.4f  Test set loss: %.4f (KL %.2f)  %.1f s\n",
+				m.Epoch, m.TrainLoss, m.Test.NegELBO, m.Test.KL, m.Seconds)
+		},
+		OnSnapshot: func(s vae.Snapshot) {
+			for name, images := range map[string]vae.ImageBatch{"reconstruction": s.Reconstructions, "sample": s.Samples} {
+				if err := saveVAEGrid(filepath.Join(*out, fmt.Sprintf("%s_%d.png", name, s.Epoch)), images); err != nil {
+					fmt.Fprintln(os.Stderr, "grid:", err)
+				}
+			}
+		},
+	})
+	bar.Done()
+	if trainErr != nil {
+		return fmt.Errorf("%w (state saved in %s; continue with -resume)", trainErr, ckpt)
+	}
+	history := trainer.Epochs()
+	if len(history) == 0 {
+		return fmt.Errorf("no epoch completed (the checkpoint already has %d)", trainer.EpochCount())
+	}
+
+	// Evaluate and draw the final pictures.
+	final := history[len(history)-1]
+	result := vaeMetrics{Arch: *arch, Dataset: *dataset, Likelihood: kind.String(), Beta: *beta, Gamma: *gamma,
+		LatentDim: net.LatentDim, Epochs: trainer.EpochCount(), Steps: trainer.StepCount(), BatchSize: *batch, Seed: *seed,
+		TestELBO: -final.Test.NegELBO, TestLoss: final.Test.NegELBO, TestReconstruction: final.Test.Reconstruction,
+		TestKL: final.Test.KL, KLPerDim: final.Test.KLPerDim, Backend: choice.Config, History: history}
+	if *gamma > 0 {
+		result.CMax = *cmax
+	}
+	seconds := 0.0
+	for _, m := range history {
+		seconds += m.Seconds
+	}
+	result.SecondsPerEpoch = seconds / float64(len(history))
+	if *iwaeK > 0 {
+		iwae, err := trainer.IWAE(testImages, *iwaeK, *iwaeImages)
+		if err != nil {
+			return err
+		}
+		result.TestIWAENLL, result.IWAESamples, result.IWAEImages = &iwae.NLL, iwae.Samples, iwae.Images
+		fmt.Fprintf(os.Stderr, "IWAE (k=%d, %d test images): −log p(x) ≈ %.3f nats; −ELBO on the same draws %.3f\n",
+			iwae.Samples, iwae.Images, iwae.NLL, iwae.NegELBO)
+	}
+	if err := writeVAEPictures(*out, trainer, test, final.Test.KLPerDim, history); err != nil {
+		return err
+	}
+	encoded, err := json.MarshalIndent(result, "", "  ")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "test loss (−ELBO) %.4f nats per image after %d epochs, %.1f s per epoch; results in %s\n",
+		final.Test.NegELBO, trainer.EpochCount(), result.SecondsPerEpoch, *out)
+	return os.WriteFile(filepath.Join(*out, "metrics.json"), append(encoded, '\n'), 0o644)
+}
+
+func firstN(n, available int) []int {
+	indices := make([]int, min(n, available))
+	for i := range indices {
+		indices[i] = i
+	}
+	return indices
+}
+
+// vaeArchitecture returns the network for -arch on the dataset's image shape.
+func vaeArchitecture(arch string, train *data.Set, latent int, width float64) (models.VAE, error) {
+	switch arch {
+	case "mlp":
+		c := models.MLPVAEPyTorch
+		c.Height, c.Width, c.Channels = train.Height, train.Width, train.Channels
+		if latent > 0 {
+			c.LatentDim = latent
+		}
+		return models.MLPVAE(c), nil
+	case "conv":
+		if train.Height != train.Width || (train.Height != 28 && train.Height != 32) {
+			return models.VAE{}, usageError("-arch conv takes 28x28 or 32x32 images, %s has %dx%d", train.Name, train.Height, train.Width)
+		}
+		c := models.ConvVAEConfig{Size: train.Height, Channels: train.Channels, LatentDim: 32, Width: width}
+		if latent > 0 {
+			c.LatentDim = latent
+		}
+		return models.ConvVAE(c), nil
+	}
+	return models.VAE{}, usageError("unknown -arch %q; valid: mlp, conv", arch)
+}
+
+// saveVAEGrid writes a batch of decoder means (values in [0, 1]) as a grid, upscaled for viewing.
+func saveVAEGrid(path string, images vae.ImageBatch) error {
+	if images.N == 0 {
+		return nil
+	}
+	img, err := viz.Grid(images.Values, images.N, images.Height, images.Width, images.Channels,
+		viz.GridOptions{PerRow: images.PerRow, Range: &[2]float32{0, 1}, Scale: 2})
+	if err != nil {
+		return err
+	}
+	return viz.SavePNG(path, img)
+}
+
+// writeVAEPictures writes the final reconstructions, samples, latent traversals (the 10 most
+// informative dimensions by KL), the 2-D manifold when the latent space has two dimensions, and
+// the per-epoch loss curves.
+func writeVAEPictures(dir string, trainer *vae.Trainer, test *data.Set, klPerDim []float64, history []vae.EpochMetrics) error {
+	snap, err := trainer.TakeSnapshot(vae.Pixels{Values: test.Images, N: test.N, Height: test.Height, Width: test.Width, Channels: test.Channels})
+	if err != nil {
+		return err
+	}
+	if err := saveVAEGrid(filepath.Join(dir, "reconstructions.png"), snap.Reconstructions); err != nil {
+		return err
+	}
+	if err := saveVAEGrid(filepath.Join(dir, "samples.png"), snap.Samples); err != nil {
+		return err
+	}
+	dims := make([]int, len(klPerDim))
+	for j := range dims {
+		dims[j] = j
+	}
+	sort.SliceStable(dims, func(a, b int) bool { return klPerDim[dims[a]] > klPerDim[dims[b]] })
+	first := make([]float32, test.ImageSize())
+	for i, v := range test.Image(0) {
+		first[i] = float32(v) / 255
+	}
+	traversal, err := trainer.Traverse(first, dims[:min(10, len(dims))], 11, 3)
+	if err != nil {
+		return err
+	}
+	if err := saveVAEGrid(filepath.Join(dir, "traversals.png"), traversal); err != nil {
+		return err
+	}
+	if trainer.Config().LatentDim == 2 {
+		manifold, err := trainer.Manifold(20)
+		if err != nil {
+			return err
+		}
+		if err := saveVAEGrid(filepath.Join(dir, "manifold.png"), manifold); err != nil {
+			return err
+		}
+	}
+	epochs := make([]float64, len(history))
+	trainLoss := make([]float64, len(history))
+	testLoss := make([]float64, len(history))
+	for i, m := range history {
+		epochs[i], trainLoss[i], testLoss[i] = float64(m.Epoch), m.TrainLoss, m.Test.NegELBO
+	}
+	chart := &viz.Chart{Title: "VAE loss per image (−ELBO for β = 1)", XLabel: "epoch", YLabel: "nats",
+		Series: []viz.Series{{Name: "train", X: epochs, Y: trainLoss}, {Name: "test", X: epochs, Y: testLoss}}}
+	return chart.Save(filepath.Join(dir, "losses.svg"))
+}
