@@ -6,9 +6,13 @@
 //     "onnx:cpu", ...). An unknown backend name is an error that lists the valid ones.
 //  2. XLA when a PJRT plugin is found on disk (PJRT_PLUGIN_LIBRARY_PATH or the standard plugin
 //     directories), preferring a CUDA plugin over the CPU one.
-//  3. ONNX Runtime when its shared library is installed (ONNXRUNTIME_SHARED_LIBRARY_PATH, or the
-//     copy that `make onnx` places under the advlab cache directory).
-//  4. The pure-Go backend, the embedded default that needs no native library.
+//  3. The pure-Go backend, the embedded default that needs no native library.
+//
+// ONNX Runtime is selectable with GOMLX_BACKEND=onnx:cpu once its library is installed
+// (ONNXRUNTIME_SHARED_LIBRARY_PATH, or the copy `make onnx` places under the advlab cache
+// directory), but never chosen on its own: it lacks ops some graphs use, and it embeds
+// non-trainable variables of inference graphs (batch-norm statistics) as constants at compile
+// time, so a process that keeps training after compiling an inference graph must recompile it.
 //
 // Nothing is ever downloaded: the automatic installers of PJRT plugins and of ONNX Runtime are
 // disabled. The pure-Go backend always runs with unlimited parallelism (parallelism=-1) unless the
@@ -80,15 +84,8 @@ func Choose() (Choice, error) {
 		return Choice{Config: "xla:" + name, Name: "xla", SIMD: simdBuild,
 			Reason: fmt.Sprintf("PJRT plugin %q found at %s", name, path)}, nil
 	}
-	if path, found := FindONNXRuntime(); found {
-		if err := os.Setenv("ONNXRUNTIME_SHARED_LIBRARY_PATH", path); err != nil {
-			return Choice{}, fmt.Errorf("backend: setting ONNXRUNTIME_SHARED_LIBRARY_PATH: %w", err)
-		}
-		return Choice{Config: "onnx:cpu", Name: "onnx", SIMD: simdBuild,
-			Reason: "ONNX Runtime library found at " + path}, nil
-	}
 	return Choice{Config: goConfig(""), Name: "go", SIMD: simdBuild,
-		Reason: "no PJRT plugin or ONNX Runtime library found; using the embedded pure-Go backend"}, nil
+		Reason: "no PJRT plugin found; using the embedded pure-Go backend"}, nil
 }
 
 // fromEnv validates an explicit GOMLX_BACKEND value.

@@ -2,25 +2,20 @@ package gan
 
 import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph-building code reads best with the ops unqualified.
-)
 
-// softplus is log(1 + exp(x)) = max(x, 0) + log1p(exp(−|x|)), stable for any finite x. (GoMLX's
-// Softplus goes through LogAddExp, whose IsFinite guard some backends, ONNX Runtime among them,
-// do not implement.)
-func softplus(x *Node) *Node {
-	return Add(Max(x, ZerosLike(x)), Log1p(Exp(Neg(Abs(x)))))
-}
+	"github.com/advlab/advlab/lib/nn"
+)
 
 // BCEWithLogits is the mean binary cross-entropy between targets y and sigmoid(logits), computed
 // from the logits (PyTorch's BCEWithLogitsLoss, reduction "mean"):
 //
-//	ℓ(l, y) = −y·log σ(l) − (1−y)·log(1−σ(l)) = softplus(l) − y·l
+//	ℓ(l, y) = −y·log σ(l) − (1−y)·log(1−σ(l)) = nn.Softplus(l) − y·l
 //
 // target is a constant label applied to every element (1 for "real", 0 for "fake", 0.9 for a
 // smoothed real label).
 func BCEWithLogits(logits *Node, target float64) *Node {
 	y := ConstAsDType(logits.Graph(), logits.DType(), target)
-	return ReduceAllMean(Sub(softplus(logits), Mul(y, logits)))
+	return ReduceAllMean(Sub(nn.Softplus(logits), Mul(y, logits)))
 }
 
 // Loss selects the adversarial objective.
@@ -30,7 +25,7 @@ const (
 	// NonSaturating is the generator objective used in practice (Goodfellow et al. 2014, §3;
 	// pytorch/examples dcgan): G maximises log D(G(z)), i.e. minimises BCE(D(G(z)), 1).
 	NonSaturating Loss = iota
-	// Minimax is the original zero-sum objective: G minimises log(1 − D(G(z))) = −softplus(l).
+	// Minimax is the original zero-sum objective: G minimises log(1 − D(G(z))) = −nn.Softplus(l).
 	// Its gradient vanishes when D confidently rejects the samples, which is why it is rarely used.
 	Minimax
 )
@@ -59,8 +54,8 @@ func DiscriminatorLoss(realLogits, fakeLogits *Node, realTarget float64) *Node {
 // GeneratorLoss is the generator's adversarial objective on the logits D gives its samples.
 func GeneratorLoss(kind Loss, fakeLogits *Node) *Node {
 	if kind == Minimax {
-		// log(1 − σ(l)) = −softplus(l); G minimises it.
-		return Neg(ReduceAllMean(softplus(fakeLogits)))
+		// log(1 − σ(l)) = −nn.Softplus(l); G minimises it.
+		return Neg(ReduceAllMean(nn.Softplus(fakeLogits)))
 	}
 	return BCEWithLogits(fakeLogits, 1)
 }

@@ -11,3 +11,10 @@ func LeakyReLU(x *graph.Node, slope float64) *graph.Node {
 	zero := graph.ScalarZero(x.Graph(), x.DType())
 	return graph.Where(graph.GreaterThan(x, zero), x, graph.MulScalar(x, slope))
 }
+
+// Softplus is log(1 + exp(x)), PyTorch's nn.Softplus(), computed as max(x, 0) + log1p(exp(−|x|)):
+// stable for any finite x, and built only from ops every backend implements (GoMLX's own
+// graph.Softplus guards with IsFinite, which ONNX Runtime lacks).
+func Softplus(x *graph.Node) *graph.Node {
+	return graph.Add(graph.Max(x, graph.ZerosLike(x)), graph.Log1p(graph.Exp(graph.Neg(graph.Abs(x)))))
+}

