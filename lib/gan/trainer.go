@@ -63,6 +63,7 @@ type Trainer struct {
 	images  Images
 
 	fullStep, discStep, sample *model.Exec
+	sampleStep                 int // the step count when the sample graph was created
 
 	rngSource *rand.PCG // z draws; its state is checkpointed.
 	rng       *rand.Rand
@@ -113,12 +114,25 @@ func New(backend compute.Backend, cfg Config, gen Generator, disc Discriminator,
 	}); err != nil {
 		return nil, err
 	}
-	if t.sample, err = model.NewExec(backend, t.store, func(scope *model.Scope, z *Node) *Node {
-		return t.gen(t.store.Scope(GeneratorScope), z)
-	}); err != nil {
+	if err := t.newSampleExec(); err != nil {
 		return nil, err
 	}
 	return t, nil
+}
+
+// newSampleExec (re)creates the inference graph of the generator. Backends that embed
+// non-trainable variables of inference graphs as constants (ONNX Runtime) bake the batch-norm
+// statistics in at compile time, so after further training the graph is rebuilt (see sampleOnce).
+func (t *Trainer) newSampleExec() error {
+	if t.sample != nil {
+		t.sample.Finalize()
+	}
+	var err error
+	t.sample, err = model.NewExec(t.backend, t.store, func(scope *model.Scope, z *Node) *Node {
+		return t.gen(t.store.Scope(GeneratorScope), z)
+	})
+	t.sampleStep = t.step
+	return err
 }
 
 // Config returns the configuration in use (defaults filled in).
@@ -361,6 +375,11 @@ func (t *Trainer) Sample(z []float32) ([]float32, error) {
 }
 
 func (t *Trainer) sampleOnce(z []float32, n int) ([]float32, error) {
+	if t.sampleStep != t.step && t.backend.Capabilities().PreferConstantsForVariables {
+		if err := t.newSampleExec(); err != nil {
+			return nil, err
+		}
+	}
 	outputs, err := t.sample.Call(tensors.FromFlatDataAndDimensions(z, n, t.cfg.LatentDim))
 	if err != nil {
 		return nil, fmt.Errorf("gan: sampling: %w", err)

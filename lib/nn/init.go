@@ -7,6 +7,7 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 )
 
@@ -127,7 +128,23 @@ func normScaleVariable(scope *model.Scope, name string, dtype dtypes.DType, size
 	return scope.WithInitializer(init).VariableWithShape(name, shapes.Make(dtype, size))
 }
 
-// constantVariable creates (or reuses) a variable filled with value.
+// constantVariable creates (or reuses) a variable filled with value. The value is set when the
+// variable is created, not by a deferred initializer, so that inference graphs on backends that
+// embed non-trainable variables as constants (ONNX Runtime) can read it before any training.
 func constantVariable(scope *model.Scope, name string, dtype dtypes.DType, size int, value float64) *model.Variable {
+	switch dtype {
+	case dtypes.Float32:
+		values := make([]float32, size)
+		for i := range values {
+			values[i] = float32(value)
+		}
+		return scope.VariableWithValue(name, tensors.FromFlatDataAndDimensions(values, size))
+	case dtypes.Float64:
+		values := make([]float64, size)
+		for i := range values {
+			values[i] = value
+		}
+		return scope.VariableWithValue(name, tensors.FromFlatDataAndDimensions(values, size))
+	}
 	return scope.WithInitializer(constantInit(value)).VariableWithShape(name, shapes.Make(dtype, size))
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"os"
@@ -31,7 +32,7 @@ type ganMetrics struct {
 	Steps           int      `json:"steps"`
 	BatchSize       int      `json:"batch_size"`
 	Seed            uint64   `json:"seed"`
-	Seconds         float64  `json:"seconds"`
+	Seconds         float64  `json:"seconds"` // training time of this run, periodic evaluations excluded
 	ImagesPerSecond float64  `json:"images_per_second"`
 	Backend         string   `json:"backend"`
 	FID             *float64 `json:"fid"`
@@ -41,6 +42,21 @@ type ganMetrics struct {
 	ClassHistogram  []int    `json:"class_histogram,omitempty"`
 	FinalDLoss      float64  `json:"final_d_loss"`
 	FinalGLoss      float64  `json:"final_g_loss"`
+	// Evaluations are the periodic measurements of -eval-every.
+	Evaluations []ganEvaluation `json:"evaluations,omitempty"`
+	// TargetReached is the first evaluation with FID <= -fid-target and every class covered.
+	TargetReached *ganEvaluation `json:"target_reached,omitempty"`
+}
+
+// ganEvaluation is one periodic measurement during training.
+type ganEvaluation struct {
+	Step int `json:"step"`
+	// TrainSeconds is the training time so far in this run, evaluations excluded.
+	TrainSeconds   float64 `json:"train_seconds"`
+	FID            float64 `json:"fid"`
+	Samples        int     `json:"samples"`
+	ClassesCovered int     `json:"classes_covered"`
+	ClassKL        float64 `json:"class_kl"`
 }
 
 func runTrainGAN(args []string) error {
@@ -56,14 +72,20 @@ func runTrainGAN(args []string) error {
 	checkpointEvery := fs.Int("checkpoint-every", 500, "write DIR/gan.ckpt every N steps (and on Ctrl-C and at the end)")
 	fidSamples := fs.Int("fid-samples", 10000, "generated images for FID and class coverage (0 skips the evaluation)")
 	lr := fs.Float64("lr", 0, "learning rate of both networks (0: the architecture's default)")
+	evalEvery := fs.Int("eval-every", 0, "measure FID and class coverage every N steps during training (0: only at the end)")
+	evalSamples := fs.Int("eval-samples", 2000, "generated images per periodic evaluation")
+	fidTarget := fs.Float64("fid-target", 0, "with -eval-every: stop once FID <= this and all 10 classes are covered (0: never stop early)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *out == "" {
 		return usageError("-out DIR is required")
 	}
-	if *steps < 0 || *batch <= 0 || *snapshotEvery < 0 || *checkpointEvery < 0 || *fidSamples < 0 {
-		return usageError("-steps, -batch, -snapshot-every, -checkpoint-every and -fid-samples must not be negative (and -batch > 0)")
+	if *steps < 0 || *batch <= 0 || *snapshotEvery < 0 || *checkpointEvery < 0 || *fidSamples < 0 || *evalEvery < 0 || *evalSamples <= 0 || *fidTarget < 0 {
+		return usageError("-steps, -batch, -snapshot-every, -checkpoint-every, -fid-samples, -eval-every and -fid-target must not be negative (and -batch, -eval-samples > 0)")
+	}
+	if *evalEvery > 0 && *dataset != "mnist" && *dataset != "fashion" {
+		return usageError("-eval-every needs an evaluator: -dataset mnist or fashion")
 	}
 
 	train, err := data.Load(*dataset, data.Train)
@@ -111,12 +133,36 @@ func runTrainGAN(args []string) error {
 		return viz.Grid(s.Samples, len(s.Samples)/(s.Height*s.Width*s.Channels), s.Height, s.Width, s.Channels,
 			viz.GridOptions{Range: &[2]float32{-1, 1}})
 	}
+	var evaluations []ganEvaluation
+	var reached *ganEvaluation
+	var evalTime time.Duration
 	start := time.Now()
-	trainErr := trainer.Train(ctx, gan.TrainOptions{
+	trainCtx, stopTraining := context.WithCancel(ctx)
+	defer stopTraining()
+	trainErr := trainer.Train(trainCtx, gan.TrainOptions{
 		Steps: *steps, SnapshotEvery: *snapshotEvery, CheckpointPath: ckpt, CheckpointEvery: *checkpointEvery,
 		OnStep: func(m gan.StepMetrics) {
 			bar.Update(m.Step, progress.Scalar{Name: "d_loss", Value: m.DLoss}, progress.Scalar{Name: "g_loss", Value: m.GLoss},
 				progress.Scalar{Name: "D(x)", Value: m.DReal}, progress.Scalar{Name: "D(G(z))", Value: m.DFakeBefore})
+			if *evalEvery == 0 || m.Step%*evalEvery != 0 {
+				return
+			}
+			evalStart := time.Now()
+			quality, err := evaluateGAN(trainer, *dataset, *evalSamples)
+			evalTime += time.Since(evalStart)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "evaluation:", err)
+				return
+			}
+			e := ganEvaluation{Step: m.Step, TrainSeconds: (time.Since(start) - evalTime).Seconds(), FID: quality.FID,
+				Samples: quality.Generated, ClassesCovered: quality.Coverage.ClassesCovered, ClassKL: quality.Coverage.KLFromUniform}
+			evaluations = append(evaluations, e)
+			fmt.Fprintf(os.Stderr, "\nstep %d (%.0f s of training): FID %.2f on %d samples, %d/10 classes, class KL %.3f\n",
+				e.Step, e.TrainSeconds, e.FID, e.Samples, e.ClassesCovered, e.ClassKL)
+			if reached == nil && *fidTarget > 0 && e.FID <= *fidTarget && e.ClassesCovered == 10 {
+				reached = &e
+				stopTraining()
+			}
 		},
 		OnSnapshot: func(s gan.Snapshot) {
 			img, err := grid(s)
@@ -130,18 +176,18 @@ func runTrainGAN(args []string) error {
 			}
 		},
 	})
-	seconds := time.Since(start).Seconds()
+	seconds := (time.Since(start) - evalTime).Seconds() // training only; periodic evaluations excluded
 	bar.Done()
 	if err := writeGANCurves(*out, trainer.History(), frames); err != nil {
 		return err
 	}
-	if trainErr != nil {
+	if trainErr != nil && !(reached != nil && errors.Is(trainErr, context.Canceled) && ctx.Err() == nil) {
 		return fmt.Errorf("%w (state saved in %s; continue with -resume)", trainErr, ckpt)
 	}
 
 	history := trainer.History()
 	result := ganMetrics{Arch: *arch, Dataset: *dataset, Steps: trainer.StepCount(), BatchSize: *batch, Seed: *seed,
-		Seconds: seconds, Backend: choice.Config, FinalDLoss: history[len(history)-1].DLoss, FinalGLoss: history[len(history)-1].GLoss}
+		Seconds: seconds, Backend: choice.Config, Evaluations: evaluations, TargetReached: reached, FinalDLoss: history[len(history)-1].DLoss, FinalGLoss: history[len(history)-1].GLoss}
 	if done := trainer.StepCount() - startStep; seconds > 0 {
 		result.ImagesPerSecond = float64(done*cfg.BatchSize*cfg.DSteps) / seconds
 	}
