@@ -1,0 +1,665 @@
+package ssl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/gomlx/compute"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph-building code reads best with the ops unqualified.
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
+	"github.com/gomlx/gomlx/support/exceptions"
+
+	"github.com/advlab/advlab/lib/checkpoint"
+	"github.com/advlab/advlab/lib/nn"
+)
+
+// StepMetrics are the scalars of one training step (the reference's per-epoch log line, per step).
+type StepMetrics struct {
+	// Step counts updates, starting at 1; Epoch is the epoch the step belongs to, starting at 1.
+	Step  int `json:"step"`
+	Epoch int `json:"epoch"`
+	// LossLab is L_lab, the labelled batch's cross-entropy.
+	LossLab float64 `json:"loss_lab"`
+	// LossUnl is L_unl (0 for the supervised baseline).
+	LossUnl float64 `json:"loss_unl"`
+	// TrainError is the fraction of the labelled batch misclassified, before the update.
+	TrainError float64 `json:"train_err"`
+	// GLoss is the generator's feature-matching loss (0 for the supervised baseline).
+	GLoss float64 `json:"g_loss"`
+	// DReal is the mean D(x) = Z/(Z+1) on the unlabelled batch; DFake the mean D(G(z)), both
+	// before the update (0 for the supervised baseline).
+	DReal float64 `json:"d_x"`
+	DFake float64 `json:"d_g_z"`
+}
+
+// EvalMetrics is a classifier's result on a labelled set.
+type EvalMetrics struct {
+	// Images is the number of images evaluated; Errors how many were misclassified.
+	Images int `json:"images"`
+	Errors int `json:"errors"`
+	// ErrorRate is Errors/Images (the paper reports it in percent: 0.93% at 100 MNIST labels).
+	ErrorRate float64 `json:"error_rate"`
+}
+
+// EpochMetrics are reported at the end of every epoch of Train.
+type EpochMetrics struct {
+	// Epoch counts completed epochs, starting at 1; Step is the number of updates done.
+	Epoch int `json:"epoch"`
+	Step  int `json:"step"`
+	// LossLab, LossUnl, TrainError and GLoss are the means of the epoch's step metrics.
+	LossLab    float64 `json:"loss_lab"`
+	LossUnl    float64 `json:"loss_unl"`
+	TrainError float64 `json:"train_err"`
+	GLoss      float64 `json:"g_loss"`
+	// Test is the evaluation on TrainOptions.Test (nil without a test set).
+	Test *EvalMetrics `json:"test,omitempty"`
+	// Seconds is the wall time of the epoch's steps in this process.
+	Seconds float64 `json:"seconds"`
+}
+
+// Trainer trains a K-logit classifier semi-supervised against a generator (New), or supervised
+// alone on the labelled images (NewSupervised). It is not safe for concurrent use.
+type Trainer struct {
+	cfg        Config
+	backend    compute.Backend
+	store      *model.Store
+	classifier Classifier
+	gen        Generator // nil for the supervised baseline
+	labelled   Labelled
+	unlabelled Images // nil for the supervised baseline
+
+	trainStep, dataInit, evaluate, sample *model.Exec
+
+	rngSource   *rand.PCG // z draws; its state is checkpointed.
+	rng         *rand.Rand
+	epoch       int // completed epochs; also selects the current epoch's batch order.
+	offset      int // steps done in the current epoch.
+	labOrder    []int
+	unlOrder    []int
+	unl2Order   []int
+	step        int
+	initialised bool // data-dependent initialisation done
+	history     []StepMetrics
+	epochs      []EpochMetrics
+
+	fixedNoise                []float32
+	xLab, xUnl, xUnl2, z1, z2 []float32
+	yLab                      []int32
+}
+
+// New prepares a semi-supervised trainer: classifier and generator, the labelled images and the
+// unlabelled ones (see SplitLabelled). Nothing is compiled until the first step.
+func New(backend compute.Backend, cfg Config, classifier Classifier, gen Generator, labelled Labelled,
+	unlabelled Images) (*Trainer, error) {
+	if gen == nil {
+		return nil, errors.New("ssl: New needs a generator (NewSupervised trains the classifier alone)")
+	}
+	if unlabelled == nil || unlabelled.Len() == 0 {
+		return nil, errors.New("ssl: no unlabelled images")
+	}
+	return newTrainer(backend, cfg, classifier, gen, labelled, unlabelled)
+}
+
+// NewSupervised prepares the supervised baseline: the same classifier trained on the labelled
+// images alone with L_lab (and the same optimizer, batch size and data-dependent initialisation).
+// An epoch is one pass over the labelled images, tiled to at least one batch.
+func NewSupervised(backend compute.Backend, cfg Config, classifier Classifier, labelled Labelled) (*Trainer, error) {
+	return newTrainer(backend, cfg, classifier, nil, labelled, nil)
+}
+
+func newTrainer(backend compute.Backend, cfg Config, classifier Classifier, gen Generator, labelled Labelled,
+	unlabelled Images) (*Trainer, error) {
+	cfg = cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if classifier == nil {
+		return nil, errors.New("ssl: no classifier")
+	}
+	if labelled == nil || labelled.Len() == 0 {
+		return nil, errors.New("ssl: no labelled images")
+	}
+	h, w, c := labelled.Shape()
+	if unlabelled != nil {
+		if uh, uw, uc := unlabelled.Shape(); uh != h || uw != w || uc != c {
+			return nil, fmt.Errorf("ssl: labelled images are %dx%dx%d, unlabelled %dx%dx%d", h, w, c, uh, uw, uc)
+		}
+		if unlabelled.Len() < cfg.BatchSize {
+			return nil, fmt.Errorf("ssl: %d unlabelled images, want at least one batch of %d", unlabelled.Len(), cfg.BatchSize)
+		}
+	}
+	for i := 0; i < labelled.Len(); i++ {
+		if y := labelled.Label(i); y < 0 || y >= cfg.NumClasses {
+			return nil, fmt.Errorf("ssl: labelled image %d has class %d, want [0, %d)", i, y, cfg.NumClasses)
+		}
+	}
+	t := &Trainer{cfg: cfg, backend: backend, store: model.NewStore(), classifier: classifier, gen: gen,
+		labelled: labelled, unlabelled: unlabelled}
+	t.store.RootScope().SetParam(model.ParamInitialSeed, int64(cfg.Seed)+1) // 0 would mean "random".
+	t.rngSource = rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15)
+	t.rng = rand.New(t.rngSource)
+	b, size := cfg.BatchSize, h*w*c
+	t.xLab, t.yLab = make([]float32, b*size), make([]int32, b)
+	var err error
+	if gen == nil {
+		t.trainStep, err = model.NewExec(backend, t.store, t.buildSupervisedStep)
+	} else {
+		t.xUnl, t.xUnl2 = make([]float32, b*size), make([]float32, b*size)
+		t.z1, t.z2 = make([]float32, b*cfg.LatentDim), make([]float32, b*cfg.LatentDim)
+		t.fixedNoise = make([]float32, cfg.FixedNoise*cfg.LatentDim)
+		t.drawLatent(rand.New(rand.NewPCG(cfg.Seed, 0xf1ed)), t.fixedNoise)
+		t.trainStep, err = model.NewExec(backend, t.store, t.buildStep)
+		if err == nil {
+			t.sample, err = model.NewExec(backend, t.store, func(scope *model.Scope, z *Node) *Node {
+				return t.gen(t.store.Scope(GeneratorScope), z)
+			})
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if t.dataInit, err = model.NewExec(backend, t.store, func(scope *model.Scope, x *Node) *Node {
+		g := x.Graph()
+		t.store.SetTraining(g, true)
+		nn.SetDataInit(t.store.RootScope(), g)
+		logits, _ := t.classify(x)
+		return ReduceAllMean(logits)
+	}); err != nil {
+		return nil, err
+	}
+	if t.evaluate, err = model.NewExec(backend, t.store, func(scope *model.Scope, x, labels *Node) *Node {
+		logits, _ := t.classify(x)
+		return ConvertDType(NotEqual(ArgMax(logits, -1, labels.DType()), labels), labels.DType())
+	}); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// Config returns the configuration in use (defaults filled in).
+func (t *Trainer) Config() Config { return t.cfg }
+
+// Store returns the model store holding the networks' variables and optimizer state.
+func (t *Trainer) Store() *model.Store { return t.store }
+
+// Supervised reports whether this is the supervised baseline (no generator, no unlabelled data).
+func (t *Trainer) Supervised() bool { return t.gen == nil }
+
+// StepCount is the number of updates done so far; EpochCount the number of completed epochs.
+func (t *Trainer) StepCount() int { return t.step }
+
+// EpochCount is the number of completed epochs.
+func (t *Trainer) EpochCount() int { return t.epoch }
+
+// History returns the metrics of every step so far.
+func (t *Trainer) History() []StepMetrics { return t.history }
+
+// Epochs returns the metrics of every completed epoch of Train so far.
+func (t *Trainer) Epochs() []EpochMetrics { return t.epochs }
+
+// ImageShape returns the height, width and channels of the images the trainer works on.
+func (t *Trainer) ImageShape() (height, width, channels int) { return t.labelled.Shape() }
+
+// FixedNoise returns the fixed latent vectors of the snapshots ([FixedNoise, LatentDim] flat;
+// empty for the supervised baseline).
+func (t *Trainer) FixedNoise() []float32 { return t.fixedNoise }
+
+// StepsPerEpoch is the number of updates in one epoch: one pass over the unlabelled images (a
+// final partial batch is dropped), or for the baseline over the labelled ones (at least one).
+func (t *Trainer) StepsPerEpoch() int {
+	if t.unlabelled != nil {
+		return t.unlabelled.Len() / t.cfg.BatchSize
+	}
+	return max(1, t.labelled.Len()/t.cfg.BatchSize)
+}
+
+func (t *Trainer) drawLatent(rng *rand.Rand, dst []float32) {
+	for i := range dst {
+		if t.cfg.NormalLatent {
+			dst[i] = float32(rng.NormFloat64())
+		} else {
+			dst[i] = float32(rng.Float64())
+		}
+	}
+}
+
+// classify applies the classifier with a fresh scope (its variables are shared between
+// applications) and checks the logits' shape.
+func (t *Trainer) classify(x *Node) (logits, features *Node) {
+	logits, features = t.classifier(t.store.Scope(ClassifierScope), x)
+	if dims := logits.Shape().Dimensions; len(dims) != 2 || dims[1] != t.cfg.NumClasses {
+		exceptions.Panicf("ssl: the classifier returned logits %s, want [batch %d] (Config.NumClasses)",
+			logits.Shape(), t.cfg.NumClasses)
+	}
+	return logits, features
+}
+
+func (t *Trainer) adam() optimizer.Interface {
+	return optimizer.Adam().LearningRate(t.cfg.LearningRate).Betas(t.cfg.Beta1, t.cfg.Beta2).Epsilon(1e-8).Done()
+}
+
+// buildStep builds one semi-supervised step: the classifier's update on L_lab + w·L_unl, then the
+// generator's feature-matching update against the updated classifier. It returns [L_lab, L_unl,
+// train error, G loss, D(x_unl), D(G(z))].
+func (t *Trainer) buildStep(scope *model.Scope, xLab, yLab, xUnl, xUnl2, z1, z2 *Node) *Node {
+	g := xLab.Graph()
+	t.store.SetTraining(g, true)
+
+	// (1) Update D: minimise L_lab + w·L_unl (the generated batch detached: no gradient into G).
+	fake := StopGradient(t.gen(t.store.Scope(GeneratorScope), z1))
+	labLogits, _ := t.classify(xLab)
+	unlLogits, _ := t.classify(xUnl)
+	fakeLogits, _ := t.classify(fake)
+	lossLab := SupervisedLoss(labLogits, yLab)
+	lossUnl := UnsupervisedLoss(unlLogits, fakeLogits)
+	t.adam().UpdateGraph(t.store.Scope(ClassifierScope), g, Add(lossLab, MulScalar(lossUnl, t.cfg.UnlabeledWeight)))
+	trainErr := DivScalar(ConvertDType(Errors(labLogits, yLab), lossLab.DType()), float64(t.cfg.BatchSize))
+	dReal := ReduceAllMean(RealProbability(unlLogits))
+	dFake := ReduceAllMean(RealProbability(fakeLogits))
+
+	// The classifier's variables now hold their updated values; G trains against them as constants.
+	for v := range t.store.Scope(ClassifierScope).IterVariables() {
+		if v.InUseByGraph(g) {
+			v.SetNodeValue(StopGradient(v.NodeValue(g)))
+		}
+	}
+
+	// (2) Update G: feature matching against a second, independently shuffled unlabelled batch.
+	_, fakeFeatures := t.classify(t.gen(t.store.Scope(GeneratorScope), z2))
+	_, realFeatures := t.classify(xUnl2)
+	if fakeFeatures == nil || realFeatures == nil {
+		exceptions.Panicf("ssl: feature matching needs a classifier that returns features")
+	}
+	gLoss := FeatureMatchingLoss(t.cfg.FeatureDistance, realFeatures, fakeFeatures)
+	t.adam().UpdateGraph(t.store.Scope(GeneratorScope), g, gLoss)
+	return Stack([]*Node{lossLab, lossUnl, trainErr, gLoss, dReal, dFake}, 0)
+}
+
+// buildSupervisedStep builds one step of the baseline: the classifier's update on L_lab alone.
+func (t *Trainer) buildSupervisedStep(scope *model.Scope, xLab, yLab *Node) *Node {
+	g := xLab.Graph()
+	t.store.SetTraining(g, true)
+	logits, _ := t.classify(xLab)
+	lossLab := SupervisedLoss(logits, yLab)
+	t.adam().UpdateGraph(t.store.Scope(ClassifierScope), g, lossLab)
+	trainErr := DivScalar(ConvertDType(Errors(logits, yLab), lossLab.DType()), float64(t.cfg.BatchSize))
+	zero := ZerosLike(lossLab)
+	return Stack([]*Node{lossLab, zero, trainErr, zero, zero, zero}, 0)
+}
+
+// planEpoch draws the current epoch's batch order from the seed and the epoch number: the
+// unlabelled set shuffled twice (x_unl and x_unl2) and the labelled set tiled, each copy freshly
+// shuffled, to cover every step of the epoch (the reference's construction).
+func (t *Trainer) planEpoch() {
+	rng := rand.New(rand.NewPCG(t.cfg.Seed, uint64(t.epoch)+1))
+	if t.unlabelled != nil {
+		t.unlOrder = rng.Perm(t.unlabelled.Len())
+		t.unl2Order = rng.Perm(t.unlabelled.Len())
+	}
+	n := t.labelled.Len()
+	need := t.StepsPerEpoch() * t.cfg.BatchSize
+	t.labOrder = t.labOrder[:0]
+	for len(t.labOrder) < need {
+		t.labOrder = append(t.labOrder, rng.Perm(n)...)
+	}
+}
+
+// initialise runs the data-dependent initialisation (Config.DataInit) once, before the first step.
+func (t *Trainer) initialise() error {
+	t.initialised = true
+	if t.cfg.DataInit < 0 {
+		return nil
+	}
+	source := Images(t.labelled)
+	if t.unlabelled != nil {
+		source = t.unlabelled
+	}
+	n := min(t.cfg.DataInit, source.Len())
+	indices := rand.New(rand.NewPCG(t.cfg.Seed, 0x1417)).Perm(source.Len())[:n]
+	h, w, c := source.Shape()
+	x := make([]float32, n*h*w*c)
+	source.Gather(indices, x)
+	if _, err := t.dataInit.Call(tensors.FromFlatDataAndDimensions(x, n, h, w, c)); err != nil {
+		return fmt.Errorf("ssl: data-dependent initialisation: %w", err)
+	}
+	return nil
+}
+
+// ErrDiverged is wrapped by the error Train and Step return when a loss is NaN or infinite.
+var ErrDiverged = errors.New("semi-supervised GAN training diverged")
+
+// Step runs one update on the next batches and returns its metrics. It returns an error wrapping
+// ErrDiverged when a loss is NaN or infinite; the trained state is kept either way.
+func (t *Trainer) Step() (StepMetrics, error) {
+	if !t.initialised {
+		if err := t.initialise(); err != nil {
+			return StepMetrics{}, err
+		}
+	}
+	if t.labOrder == nil || t.offset == 0 {
+		t.planEpoch()
+	}
+	b := t.cfg.BatchSize
+	h, w, c := t.labelled.Shape()
+	batch := t.labOrder[t.offset*b : (t.offset+1)*b]
+	t.labelled.Gather(batch, t.xLab)
+	for i, idx := range batch {
+		t.yLab[i] = int32(t.labelled.Label(idx))
+	}
+	inputs := []any{tensors.FromFlatDataAndDimensions(t.xLab, b, h, w, c), tensors.FromFlatDataAndDimensions(t.yLab, b)}
+	if t.gen != nil {
+		t.unlabelled.Gather(t.unlOrder[t.offset*b:(t.offset+1)*b], t.xUnl)
+		t.unlabelled.Gather(t.unl2Order[t.offset*b:(t.offset+1)*b], t.xUnl2)
+		t.drawLatent(t.rng, t.z1)
+		t.drawLatent(t.rng, t.z2)
+		inputs = append(inputs, tensors.FromFlatDataAndDimensions(t.xUnl, b, h, w, c),
+			tensors.FromFlatDataAndDimensions(t.xUnl2, b, h, w, c),
+			tensors.FromFlatDataAndDimensions(t.z1, b, t.cfg.LatentDim),
+			tensors.FromFlatDataAndDimensions(t.z2, b, t.cfg.LatentDim))
+	}
+	outputs, err := t.trainStep.Call(inputs...)
+	if err != nil {
+		return StepMetrics{}, fmt.Errorf("ssl: step %d: %w", t.step+1, err)
+	}
+	v := tensors.MustCopyFlatData[float32](outputs[0])
+	t.step++
+	m := StepMetrics{Step: t.step, Epoch: t.epoch + 1, LossLab: float64(v[0]), LossUnl: float64(v[1]),
+		TrainError: float64(v[2]), GLoss: float64(v[3]), DReal: float64(v[4]), DFake: float64(v[5])}
+	t.history = append(t.history, m)
+	t.offset++
+	if t.offset == t.StepsPerEpoch() {
+		t.epoch++
+		t.offset = 0
+	}
+	return m, t.checkDivergence(m)
+}
+
+func (t *Trainer) checkDivergence(m StepMetrics) error {
+	for _, term := range []struct {
+		name  string
+		value float64
+	}{{"labelled loss", m.LossLab}, {"unlabelled loss", m.LossUnl}, {"generator loss", m.GLoss}} {
+		if math.IsNaN(term.value) || math.IsInf(term.value, 0) {
+			return fmt.Errorf("%w at step %d: the %s is %v. Lower the learning rate (now %g), check that the "+
+				"images are in the generator's output range, or resume from the last checkpoint",
+				ErrDiverged, m.Step, term.name, term.value, t.cfg.LearningRate)
+		}
+	}
+	return nil
+}
+
+// Evaluate classifies every image of test in inference mode (no input noise, no dropout) and
+// counts the errors, in chunks of BatchSize (the last chunk padded with repeats, which are not
+// counted).
+func (t *Trainer) Evaluate(test Labelled) (EvalMetrics, error) {
+	if test == nil || test.Len() == 0 {
+		return EvalMetrics{}, errors.New("ssl: no test images")
+	}
+	h, w, c := test.Shape()
+	if th, tw, tc := t.labelled.Shape(); h != th || w != tw || c != tc {
+		return EvalMetrics{}, fmt.Errorf("ssl: test images of %dx%dx%d, the model works on %dx%dx%d", h, w, c, th, tw, tc)
+	}
+	chunk := t.cfg.BatchSize
+	x, labels, indices := make([]float32, chunk*h*w*c), make([]int32, chunk), make([]int, chunk)
+	m := EvalMetrics{Images: test.Len()}
+	for from := 0; from < test.Len(); from += chunk {
+		n := min(chunk, test.Len()-from)
+		for i := range indices {
+			indices[i] = from + min(i, n-1)
+			labels[i] = int32(test.Label(indices[i]))
+		}
+		test.Gather(indices, x)
+		outputs, err := t.evaluate.Call(tensors.FromFlatDataAndDimensions(x, chunk, h, w, c),
+			tensors.FromFlatDataAndDimensions(labels, chunk))
+		if err != nil {
+			return EvalMetrics{}, fmt.Errorf("ssl: evaluation: %w", err)
+		}
+		for _, wrong := range tensors.MustCopyFlatData[int32](outputs[0])[:n] {
+			m.Errors += int(wrong)
+		}
+	}
+	m.ErrorRate = float64(m.Errors) / float64(m.Images)
+	return m, nil
+}
+
+// Sample generates images from latent vectors z ([n, LatentDim] flat) with the generator in
+// inference mode. It returns [n, h, w, c] flat.
+func (t *Trainer) Sample(z []float32) ([]float32, error) {
+	if t.gen == nil {
+		return nil, errors.New("ssl: the supervised baseline has no generator")
+	}
+	d := t.cfg.LatentDim
+	if len(z) == 0 || len(z)%d != 0 {
+		return nil, fmt.Errorf("ssl: Sample got %d latent values, want a multiple of LatentDim=%d", len(z), d)
+	}
+	outputs, err := t.sample.Call(tensors.FromFlatDataAndDimensions(z, len(z)/d, d))
+	if err != nil {
+		return nil, fmt.Errorf("ssl: sampling: %w", err)
+	}
+	return tensors.MustCopyFlatData[float32](outputs[0]), nil
+}
+
+// SampleRandom generates n images from fresh latent draws of a generator seeded by seed (it does
+// not disturb the training RNG).
+func (t *Trainer) SampleRandom(n int, seed uint64) ([]float32, error) {
+	z := make([]float32, n*t.cfg.LatentDim)
+	t.drawLatent(rand.New(rand.NewPCG(seed, 0x5a3b1e)), z)
+	return t.Sample(z)
+}
+
+// checkpointMeta is what a checkpoint stores besides the variables.
+type checkpointMeta struct {
+	Kind        string         `json:"kind"`
+	Config      Config         `json:"config"`
+	Step        int            `json:"step"`
+	Epoch       int            `json:"epoch"`
+	Offset      int            `json:"offset"`
+	Initialised bool           `json:"initialised"`
+	RNG         []byte         `json:"rng"`
+	History     []StepMetrics  `json:"history"`
+	Epochs      []EpochMetrics `json:"epochs"`
+	Saved       time.Time      `json:"saved"`
+}
+
+func (t *Trainer) kind() string {
+	if t.gen == nil {
+		return "ssl-supervised"
+	}
+	return "ssl"
+}
+
+// Save writes a checkpoint (weights, optimizer state, step, RNG and batch-order state, history)
+// to path atomically.
+func (t *Trainer) Save(path string) error {
+	rngState, err := t.rngSource.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	return checkpoint.Save(path, t.store, checkpointMeta{Kind: t.kind(), Config: t.cfg, Step: t.step, Epoch: t.epoch,
+		Offset: t.offset, Initialised: t.initialised, RNG: rngState, History: t.history, Epochs: t.epochs,
+		Saved: time.Now().UTC()})
+}
+
+// Load restores a checkpoint written by Save from a trainer of the same kind and configuration;
+// training then continues exactly as if it had not stopped (bit for bit on the same backend).
+func (t *Trainer) Load(path string) error {
+	var meta checkpointMeta
+	if err := checkpoint.ReadMeta(path, &meta); err != nil {
+		return err
+	}
+	if meta.Kind != t.kind() {
+		return fmt.Errorf("ssl: checkpoint %s holds a %q run, this trainer is %q", path, meta.Kind, t.kind())
+	}
+	if meta.Config != t.cfg {
+		return fmt.Errorf("ssl: checkpoint %s was written with another configuration:\n  checkpoint: %+v\n  this run:   %+v",
+			path, meta.Config, t.cfg)
+	}
+	if err := checkpoint.Load(path, t.store, nil); err != nil {
+		return err
+	}
+	if err := t.rngSource.UnmarshalBinary(meta.RNG); err != nil {
+		return fmt.Errorf("ssl: checkpoint %s: bad RNG state: %w", path, err)
+	}
+	t.step, t.epoch, t.offset, t.initialised = meta.Step, meta.Epoch, meta.Offset, meta.Initialised
+	t.history, t.epochs = meta.History, meta.Epochs
+	t.planEpoch()
+	return nil
+}
+
+// Snapshot is what a training run reports: the generator's samples for the fixed noise and the
+// metrics so far. Whoever watches renders it (a notebook dashboard, the CLI's files).
+type Snapshot struct {
+	// Step is the number of updates done; Epoch the number of completed epochs.
+	Step, Epoch int
+	// Samples are the generator's images for FixedNoise, [FixedNoise, h, w, c] flat (nil for the
+	// supervised baseline).
+	Samples []float32
+	// Height, Width, Channels give the samples' shape.
+	Height, Width, Channels int
+	// History holds every step's metrics so far; Epochs every completed epoch's.
+	History []StepMetrics
+	Epochs  []EpochMetrics
+	// Elapsed is the wall time of this Train call so far.
+	Elapsed time.Duration
+}
+
+// TrainOptions controls a Train call.
+type TrainOptions struct {
+	// Steps is the number of updates to run in this call; Epochs, when > 0, runs until that many
+	// epochs are complete in all (counting those of a resumed checkpoint) instead.
+	Steps, Epochs int
+	// Test, when set, is evaluated at the end of every epoch (EpochMetrics.Test).
+	Test Labelled
+	// OnEpoch receives every completed epoch's metrics.
+	OnEpoch func(EpochMetrics)
+	// OnStep receives every step's metrics (e.g. for a progress bar).
+	OnStep func(StepMetrics)
+	// SnapshotEvery emits a Snapshot every this many steps and at the end; 0 disables step
+	// snapshots. SnapshotEachEpoch emits one at the end of every epoch.
+	SnapshotEvery     int
+	SnapshotEachEpoch bool
+	// OnSnapshot receives the snapshots.
+	OnSnapshot func(Snapshot)
+	// CheckpointPath, when set, receives a checkpoint every CheckpointEvery steps, when the
+	// context is cancelled (an interrupt) and at the end.
+	CheckpointPath string
+	// CheckpointEvery is the checkpoint interval in steps (0: only on interrupt and at the end).
+	CheckpointEvery int
+}
+
+// Train runs opts.Steps updates (or until opts.Epochs epochs are complete). Cancelling ctx (a
+// notebook interrupt, Ctrl-C) stops it between steps; the state is kept in the trainer and, with
+// CheckpointPath set, saved. It returns ctx's error when interrupted and an ErrDiverged error when a
+// loss became NaN or infinite.
+func (t *Trainer) Train(ctx context.Context, opts TrainOptions) (err error) {
+	start := time.Now()
+	steps := opts.Steps
+	if opts.Epochs > 0 {
+		steps = max(0, opts.Epochs*t.StepsPerEpoch()-t.step)
+	}
+	snapshot := func() error {
+		if opts.OnSnapshot == nil {
+			return nil
+		}
+		h, w, c := t.ImageShape()
+		snap := Snapshot{Step: t.step, Epoch: t.epoch, Height: h, Width: w, Channels: c, History: t.history,
+			Epochs: t.epochs, Elapsed: time.Since(start)}
+		if t.gen != nil && len(t.fixedNoise) > 0 {
+			var err error
+			if snap.Samples, err = t.Sample(t.fixedNoise); err != nil {
+				return err
+			}
+		}
+		opts.OnSnapshot(snap)
+		return nil
+	}
+	save := func() error {
+		if opts.CheckpointPath == "" {
+			return nil
+		}
+		return t.Save(opts.CheckpointPath)
+	}
+	defer func() {
+		// Whatever stopped the loop, keep what was trained.
+		if serr := save(); serr != nil && err == nil {
+			err = serr
+		}
+	}()
+	epochStart := time.Now()
+	for i := 0; i < steps; i++ {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		epochBefore := t.epoch
+		m, stepErr := t.Step()
+		if opts.OnStep != nil && stepErr == nil {
+			opts.OnStep(m)
+		}
+		if stepErr != nil {
+			return stepErr
+		}
+		if t.epoch != epochBefore {
+			if err := t.endEpoch(opts, time.Since(epochStart).Seconds()); err != nil {
+				return err
+			}
+			if opts.SnapshotEachEpoch {
+				if err := snapshot(); err != nil {
+					return err
+				}
+			}
+			epochStart = time.Now()
+		}
+		if opts.SnapshotEvery > 0 && t.step%opts.SnapshotEvery == 0 {
+			if err := snapshot(); err != nil {
+				return err
+			}
+		}
+		if opts.CheckpointEvery > 0 && t.step%opts.CheckpointEvery == 0 {
+			if err := save(); err != nil {
+				return err
+			}
+		}
+	}
+	if opts.SnapshotEvery > 0 && t.step%opts.SnapshotEvery != 0 {
+		return snapshot()
+	}
+	return nil
+}
+
+// endEpoch records the metrics of the epoch just completed.
+func (t *Trainer) endEpoch(opts TrainOptions, seconds float64) error {
+	m := EpochMetrics{Epoch: t.epoch, Step: t.step, Seconds: seconds}
+	count := 0
+	for i := len(t.history) - 1; i >= 0 && t.history[i].Epoch == t.epoch; i-- {
+		h := t.history[i]
+		m.LossLab += h.LossLab
+		m.LossUnl += h.LossUnl
+		m.TrainError += h.TrainError
+		m.GLoss += h.GLoss
+		count++
+	}
+	if count > 0 {
+		m.LossLab /= float64(count)
+		m.LossUnl /= float64(count)
+		m.TrainError /= float64(count)
+		m.GLoss /= float64(count)
+	}
+	if opts.Test != nil {
+		test, err := t.Evaluate(opts.Test)
+		if err != nil {
+			return err
+		}
+		m.Test = &test
+	}
+	t.epochs = append(t.epochs, m)
+	if opts.OnEpoch != nil {
+		opts.OnEpoch(m)
+	}
+	return nil
+}
