@@ -84,6 +84,12 @@ type Config struct {
 	// FixedNoise is the number of fixed latent vectors whose samples form the snapshot grid
 	// (default 64).
 	FixedNoise int
+	// SampleWithRunningStatistics makes Sample (snapshots, evaluation) normalise the generator's
+	// batch norms with their running statistics, as Keras' training=False does. By default they use
+	// the statistics of the generated batch itself, as pytorch/examples' DCGAN (whose generator is
+	// never put in eval mode): running statistics lag behind a generator that is still changing,
+	// badly so with Keras' momentum 0.99, and early samples then come out black or saturated.
+	SampleWithRunningStatistics bool
 	// DivergencePatience is the number of consecutive steps the discriminator loss may stay
 	// below DivergenceFloor before training stops as diverged (default 500; negative disables).
 	DivergencePatience int

@@ -16,7 +16,9 @@ import (
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 	"github.com/gomlx/gomlx/support/exceptions"
 
-	"github.com/advlab/advlab/lib/checkpoint"
+	"github.com/advlab/advlab/lib/data"
+	"github.com/advlab/advlab/lib/nn"
+	"github.com/advlab/advlab/lib/trainloop"
 )
 
 // Scope paths of the two networks' variables.
@@ -26,7 +28,9 @@ const (
 )
 
 // Images is the real data a GAN learns from: n images of one shape, gathered into float32 NHWC
-// batches with values in [-1, 1].
+// batches with values in [-1, 1]. A lib/data Set serves as data.Images{Set: set, Range:
+// data.RangeMinusOneOne} (each pixel p becomes p/127.5 − 1: torchvision's ToTensor +
+// Normalize(0.5, 0.5)); float images already in [-1, 1] as FloatImages.
 type Images interface {
 	// Len is the number of images.
 	Len() int
@@ -35,6 +39,9 @@ type Images interface {
 	// Gather writes the images at indices, scaled to [-1, 1], into dst (len(indices)·h·w·c floats).
 	Gather(indices []int, dst []float32)
 }
+
+// FloatImages is lib/data's in-memory set of float32 NHWC images, here with values in [-1, 1].
+type FloatImages = data.Floats
 
 // StepMetrics are the scalars of one training step (pytorch/examples' dcgan log line).
 type StepMetrics struct {
@@ -65,14 +72,9 @@ type Trainer struct {
 	fullStep, discStep, sample *model.Exec
 	sampleStep                 int // the step count when the sample graph was created
 
-	rngSource *rand.PCG // z draws; its state is checkpointed.
-	rng       *rand.Rand
-	epoch     int   // batch order: epoch number and offset in its permutation.
-	offset    int   //
-	order     []int // permutation of the current epoch.
-	step      int
-	history   []StepMetrics
-	lowDLoss  int // consecutive steps with D loss below the divergence floor.
+	state    *trainloop.State[Config] // step count, batch order, z draws (state.RNG).
+	history  []StepMetrics
+	lowDLoss int // consecutive steps with D loss below the divergence floor.
 
 	fixedNoise []float32
 	realBatch  []float32
@@ -94,8 +96,7 @@ func New(backend compute.Backend, cfg Config, gen Generator, disc Discriminator,
 	}
 	t := &Trainer{cfg: cfg, backend: backend, store: model.NewStore(), gen: gen, disc: disc, images: images}
 	t.store.RootScope().SetParam(model.ParamInitialSeed, int64(cfg.Seed)+1) // 0 would mean "random".
-	t.rngSource = rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15)
-	t.rng = rand.New(t.rngSource)
+	t.state = trainloop.NewState("gan", cfg, cfg.Seed, cfg.BatchSize, images.Len())
 	fixed := rand.New(rand.NewPCG(cfg.Seed, 0xf1ed))
 	t.fixedNoise = make([]float32, cfg.FixedNoise*cfg.LatentDim)
 	t.drawLatent(fixed, t.fixedNoise)
@@ -129,9 +130,12 @@ func (t *Trainer) newSampleExec() error {
 	}
 	var err error
 	t.sample, err = model.NewExec(t.backend, t.store, func(scope *model.Scope, z *Node) *Node {
+		if !t.cfg.SampleWithRunningStatistics {
+			nn.UseBatchStatistics(t.store.RootScope(), z.Graph())
+		}
 		return t.gen(t.store.Scope(GeneratorScope), z)
 	})
-	t.sampleStep = t.step
+	t.sampleStep = t.state.Step
 	return err
 }
 
@@ -142,7 +146,7 @@ func (t *Trainer) Config() Config { return t.cfg }
 func (t *Trainer) Store() *model.Store { return t.store }
 
 // StepCount is the number of generator updates done so far.
-func (t *Trainer) StepCount() int { return t.step }
+func (t *Trainer) StepCount() int { return t.state.Step }
 
 // History returns the metrics of every step so far.
 func (t *Trainer) History() []StepMetrics { return t.history }
@@ -255,16 +259,7 @@ func (t *Trainer) historicalAverage(g *Graph, path string) *Node {
 // nextBatch fills t.realBatch with the next batch of the epoch's permutation (reshuffled each
 // epoch from the seed; a final partial batch is dropped, as PyTorch's drop_last).
 func (t *Trainer) nextBatch() {
-	n := t.images.Len()
-	if t.order == nil || t.offset+t.cfg.BatchSize > n {
-		if t.order != nil {
-			t.epoch++
-		}
-		t.offset = 0
-		t.order = rand.New(rand.NewPCG(t.cfg.Seed, uint64(t.epoch)+1)).Perm(n)
-	}
-	t.images.Gather(t.order[t.offset:t.offset+t.cfg.BatchSize], t.realBatch)
-	t.offset += t.cfg.BatchSize
+	t.images.Gather(t.state.Order.Next()[0], t.realBatch)
 }
 
 // ErrDiverged is wrapped by the error Train and Step return when training has diverged.
@@ -277,13 +272,13 @@ var ErrDiverged = errors.New("GAN training diverged")
 func (t *Trainer) Step() (StepMetrics, error) {
 	for k := 1; k < t.cfg.DSteps; k++ {
 		t.nextBatch()
-		t.drawLatent(t.rng, t.zBatch)
+		t.drawLatent(t.state.RNG, t.zBatch)
 		if _, err := t.run(t.discStep, t.realBatch, t.zBatch); err != nil {
 			return StepMetrics{}, err
 		}
 	}
 	t.nextBatch()
-	t.drawLatent(t.rng, t.zBatch)
+	t.drawLatent(t.state.RNG, t.zBatch)
 	return t.StepOn(t.realBatch, t.zBatch)
 }
 
@@ -295,8 +290,8 @@ func (t *Trainer) StepOn(real, z []float32) (StepMetrics, error) {
 	if err != nil {
 		return StepMetrics{}, err
 	}
-	t.step++
-	m := StepMetrics{Step: t.step, DLoss: float64(values[0]), GLoss: float64(values[1]),
+	t.state.Step++
+	m := StepMetrics{Step: t.state.Step, DLoss: float64(values[0]), GLoss: float64(values[1]),
 		DReal: float64(values[2]), DFakeBefore: float64(values[3]), DFakeAfter: float64(values[4])}
 	t.history = append(t.history, m)
 	return m, t.checkDivergence(m)
@@ -312,7 +307,7 @@ func (t *Trainer) run(exec *model.Exec, real, z []float32) ([]float32, error) {
 	outputs, err := exec.Call(tensors.FromFlatDataAndDimensions(real, t.cfg.BatchSize, h, w, c),
 		tensors.FromFlatDataAndDimensions(z, t.cfg.BatchSize, t.cfg.LatentDim))
 	if err != nil {
-		return nil, fmt.Errorf("gan: step %d: %w", t.step+1, err)
+		return nil, fmt.Errorf("gan: step %d: %w", t.state.Step+1, err)
 	}
 	return tensors.MustCopyFlatData[float32](outputs[0]), nil
 }
@@ -346,8 +341,10 @@ func (t *Trainer) checkDivergence(m StepMetrics) error {
 // compiled graph serves any count, and memory stays bounded for large counts.
 const sampleChunk = 256
 
-// Sample generates images from latent vectors z ([n, LatentDim], flat), with the generator in
-// inference mode (batch norm uses its running statistics). It returns [n, h, w, c] flat.
+// Sample generates images from latent vectors z ([n, LatentDim], flat) with the generator in
+// inference mode: its batch norms use the statistics of each batch of up to 256 vectors (or the
+// running statistics with Config.SampleWithRunningStatistics), and nothing is updated. It returns
+// [n, h, w, c] flat.
 func (t *Trainer) Sample(z []float32) ([]float32, error) {
 	latent := t.cfg.LatentDim
 	if len(z) == 0 || len(z)%latent != 0 {
@@ -375,7 +372,7 @@ func (t *Trainer) Sample(z []float32) ([]float32, error) {
 }
 
 func (t *Trainer) sampleOnce(z []float32, n int) ([]float32, error) {
-	if t.sampleStep != t.step && t.backend.Capabilities().PreferConstantsForVariables {
+	if t.sampleStep != t.state.Step && t.backend.Capabilities().PreferConstantsForVariables {
 		if err := t.newSampleExec(); err != nil {
 			return nil, err
 		}
@@ -397,53 +394,25 @@ func (t *Trainer) SampleRandom(n int, seed uint64) ([]float32, error) {
 
 // checkpointMeta is what a checkpoint stores besides the variables.
 type checkpointMeta struct {
-	Kind    string        `json:"kind"`
-	Config  Config        `json:"config"`
-	Step    int           `json:"step"`
-	Epoch   int           `json:"epoch"`
-	Offset  int           `json:"offset"`
-	RNG     []byte        `json:"rng"`
+	trainloop.Checkpoint[Config]
 	LowD    int           `json:"low_d_loss_steps"`
 	History []StepMetrics `json:"history"`
-	Saved   time.Time     `json:"saved"`
 }
 
 // Save writes a checkpoint (weights, optimizer state, step, RNG and batch-order state, history)
 // to path atomically.
 func (t *Trainer) Save(path string) error {
-	rngState, err := t.rngSource.MarshalBinary()
-	if err != nil {
-		return err
-	}
-	return checkpoint.Save(path, t.store, checkpointMeta{Kind: "gan", Config: t.cfg, Step: t.step, Epoch: t.epoch,
-		Offset: t.offset, RNG: rngState, LowD: t.lowDLoss, History: t.history, Saved: time.Now().UTC()})
+	return t.state.Save(path, t.store, &checkpointMeta{LowD: t.lowDLoss, History: t.history})
 }
 
 // Load restores a checkpoint written by Save with the same configuration; training then continues
 // exactly as if it had not stopped (bit for bit on the same backend).
 func (t *Trainer) Load(path string) error {
 	var meta checkpointMeta
-	if err := checkpoint.ReadMeta(path, &meta); err != nil {
+	if err := t.state.Load(path, t.store, &meta); err != nil {
 		return err
 	}
-	if meta.Kind != "gan" {
-		return fmt.Errorf("gan: checkpoint %s holds a %q run, not a GAN", path, meta.Kind)
-	}
-	if meta.Config != t.cfg {
-		return fmt.Errorf("gan: checkpoint %s was written with another configuration:\n  checkpoint: %+v\n  this run:   %+v",
-			path, meta.Config, t.cfg)
-	}
-	if err := checkpoint.Load(path, t.store, nil); err != nil {
-		return err
-	}
-	if err := t.rngSource.UnmarshalBinary(meta.RNG); err != nil {
-		return fmt.Errorf("gan: checkpoint %s: bad RNG state: %w", path, err)
-	}
-	t.step, t.epoch, t.offset, t.lowDLoss, t.history = meta.Step, meta.Epoch, meta.Offset, meta.LowD, meta.History
-	t.order = nil
-	if t.offset > 0 || t.step > 0 {
-		t.order = rand.New(rand.NewPCG(t.cfg.Seed, uint64(t.epoch)+1)).Perm(t.images.Len())
-	}
+	t.lowDLoss, t.history = meta.LowD, meta.History
 	return nil
 }
 
@@ -482,57 +451,24 @@ type TrainOptions struct {
 // Train runs opts.Steps generator updates. Cancelling ctx (a notebook interrupt, Ctrl-C) stops it
 // between steps; the state is kept in the trainer and, with CheckpointPath set, saved. It returns
 // ctx's error when interrupted and an ErrDiverged error when training diverged.
-func (t *Trainer) Train(ctx context.Context, opts TrainOptions) (err error) {
+func (t *Trainer) Train(ctx context.Context, opts TrainOptions) error {
 	start := time.Now()
-	snapshot := func() error {
-		if opts.OnSnapshot == nil {
-			return nil
-		}
-		samples, err := t.Sample(t.fixedNoise)
-		if err != nil {
-			return err
-		}
-		h, w, c := t.images.Shape()
-		opts.OnSnapshot(Snapshot{Step: t.step, Samples: samples, Height: h, Width: w, Channels: c,
-			History: t.history, Elapsed: time.Since(start)})
-		return nil
-	}
-	save := func() error {
-		if opts.CheckpointPath == "" {
-			return nil
-		}
-		return t.Save(opts.CheckpointPath)
-	}
-	defer func() {
-		// Whatever stopped the loop, keep what was trained.
-		if serr := save(); serr != nil && err == nil {
-			err = serr
-		}
-	}()
-	for i := 0; i < opts.Steps; i++ {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		m, stepErr := t.Step()
-		if opts.OnStep != nil && stepErr == nil {
-			opts.OnStep(m)
-		}
-		if stepErr != nil {
-			return stepErr
-		}
-		if opts.SnapshotEvery > 0 && t.step%opts.SnapshotEvery == 0 {
-			if err := snapshot(); err != nil {
+	loop := trainloop.Loop[StepMetrics]{Steps: opts.Steps, Step: t.Step, OnStep: opts.OnStep,
+		SnapshotEvery: opts.SnapshotEvery, CheckpointEvery: opts.CheckpointEvery}
+	if opts.OnSnapshot != nil {
+		loop.Snapshot = func() error {
+			samples, err := t.Sample(t.fixedNoise)
+			if err != nil {
 				return err
 			}
-		}
-		if opts.CheckpointEvery > 0 && t.step%opts.CheckpointEvery == 0 {
-			if err := save(); err != nil {
-				return err
-			}
+			h, w, c := t.images.Shape()
+			opts.OnSnapshot(Snapshot{Step: t.state.Step, Samples: samples, Height: h, Width: w, Channels: c,
+				History: t.history, Elapsed: time.Since(start)})
+			return nil
 		}
 	}
-	if opts.SnapshotEvery > 0 && t.step%opts.SnapshotEvery != 0 {
-		return snapshot()
+	if opts.CheckpointPath != "" {
+		loop.Save = func() error { return t.Save(opts.CheckpointPath) }
 	}
-	return nil
+	return trainloop.Run(ctx, t.state, loop)
 }

@@ -95,7 +95,11 @@ func (b *BatchNormBuilder) Done() *graph.Node {
 	runningVar := constantVariable(b.scope, "running_var", dtype, channels, 1).SetTrainable(false)
 
 	var mean, variance *graph.Node
-	if b.scope.IsTraining(g) {
+	if !b.scope.IsTraining(g) && usesBatchStatistics(b.scope, g) {
+		// Inference with the statistics of the batch itself, leaving the running ones untouched.
+		mean = graph.ReduceAndKeep(x, graph.ReduceMean, axes...)
+		variance = graph.ReduceAndKeep(graph.Square(graph.Sub(x, mean)), graph.ReduceMean, axes...)
+	} else if b.scope.IsTraining(g) {
 		if n <= 1 {
 			exceptions.Panicf("nn.BatchNorm: expected more than 1 value per channel when training, got input shape %s", x.Shape())
 		}
@@ -120,4 +124,21 @@ func (b *BatchNormBuilder) Done() *graph.Node {
 		y = graph.Add(graph.Mul(y, perChannel(scale)), perChannel(offset))
 	}
 	return y
+}
+
+// batchStatisticsParam is the graph parameter set by UseBatchStatistics.
+const batchStatisticsParam = "advlab_nn_batch_statistics"
+
+// UseBatchStatistics makes every BatchNorm of the inference graph g normalise with the statistics
+// of the batch it is given instead of the running statistics, without updating the latter. This is
+// how pytorch/examples' DCGAN produces its sample grids (its generator stays in train mode), and
+// it is the better choice while the running statistics lag behind a generator that is still
+// changing fast (Keras' momentum 0.99 averages over about 100 steps). Training graphs always use
+// batch statistics and are not affected.
+func UseBatchStatistics(scope *model.Scope, g *graph.Graph) {
+	scope.SetGraphParam(g, batchStatisticsParam, true)
+}
+
+func usesBatchStatistics(scope *model.Scope, g *graph.Graph) bool {
+	return model.GetGraphParamOr(scope, g, batchStatisticsParam, false)
 }

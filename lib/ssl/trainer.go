@@ -15,8 +15,8 @@ import (
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 	"github.com/gomlx/gomlx/support/exceptions"
 
-	"github.com/advlab/advlab/lib/checkpoint"
 	"github.com/advlab/advlab/lib/nn"
+	"github.com/advlab/advlab/lib/trainloop"
 )
 
 // StepMetrics are the scalars of one training step (the reference's per-epoch log line, per step).
@@ -59,7 +59,8 @@ type EpochMetrics struct {
 	GLoss      float64 `json:"g_loss"`
 	// Test is the evaluation on TrainOptions.Test (nil without a test set).
 	Test *EvalMetrics `json:"test,omitempty"`
-	// Seconds is the wall time of the epoch's steps in this process.
+	// Seconds is the wall time of the epoch's steps in this process (evaluation and snapshots
+	// excluded).
 	Seconds float64 `json:"seconds"`
 }
 
@@ -76,15 +77,8 @@ type Trainer struct {
 
 	trainStep, dataInit, evaluate, sample *model.Exec
 
-	rngSource   *rand.PCG // z draws; its state is checkpointed.
-	rng         *rand.Rand
-	epoch       int // completed epochs; also selects the current epoch's batch order.
-	offset      int // steps done in the current epoch.
-	labOrder    []int
-	unlOrder    []int
-	unl2Order   []int
-	step        int
-	initialised bool // data-dependent initialisation done
+	state       *trainloop.State[Config] // step count, batch order, z draws (state.RNG).
+	initialised bool                     // data-dependent initialisation done
 	history     []StepMetrics
 	epochs      []EpochMetrics
 
@@ -142,8 +136,14 @@ func newTrainer(backend compute.Backend, cfg Config, classifier Classifier, gen 
 	t := &Trainer{cfg: cfg, backend: backend, store: model.NewStore(), classifier: classifier, gen: gen,
 		labelled: labelled, unlabelled: unlabelled}
 	t.store.RootScope().SetParam(model.ParamInitialSeed, int64(cfg.Seed)+1) // 0 would mean "random".
-	t.rngSource = rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15)
-	t.rng = rand.New(t.rngSource)
+	// The batch order: every step takes a batch of x_unl, one of x_unl2 (the unlabelled set
+	// shuffled twice) and one of the labelled set, tiled to cover the epoch (the reference's
+	// construction); the baseline's epoch is one pass over the labelled set.
+	if unlabelled != nil {
+		t.state = trainloop.NewState("ssl", cfg, cfg.Seed, cfg.BatchSize, unlabelled.Len(), unlabelled.Len(), labelled.Len())
+	} else {
+		t.state = trainloop.NewState("ssl-supervised", cfg, cfg.Seed, cfg.BatchSize, labelled.Len())
+	}
 	b, size := cfg.BatchSize, h*w*c
 	t.xLab, t.yLab = make([]float32, b*size), make([]int32, b)
 	var err error
@@ -191,11 +191,11 @@ func (t *Trainer) Store() *model.Store { return t.store }
 // Supervised reports whether this is the supervised baseline (no generator, no unlabelled data).
 func (t *Trainer) Supervised() bool { return t.gen == nil }
 
-// StepCount is the number of updates done so far; EpochCount the number of completed epochs.
-func (t *Trainer) StepCount() int { return t.step }
+// StepCount is the number of updates done so far.
+func (t *Trainer) StepCount() int { return t.state.Step }
 
 // EpochCount is the number of completed epochs.
-func (t *Trainer) EpochCount() int { return t.epoch }
+func (t *Trainer) EpochCount() int { return t.state.Order.Epoch() }
 
 // History returns the metrics of every step so far.
 func (t *Trainer) History() []StepMetrics { return t.history }
@@ -212,12 +212,7 @@ func (t *Trainer) FixedNoise() []float32 { return t.fixedNoise }
 
 // StepsPerEpoch is the number of updates in one epoch: one pass over the unlabelled images (a
 // final partial batch is dropped), or for the baseline over the labelled ones (at least one).
-func (t *Trainer) StepsPerEpoch() int {
-	if t.unlabelled != nil {
-		return t.unlabelled.Len() / t.cfg.BatchSize
-	}
-	return max(1, t.labelled.Len()/t.cfg.BatchSize)
-}
+func (t *Trainer) StepsPerEpoch() int { return t.state.Order.BatchesPerEpoch() }
 
 func (t *Trainer) drawLatent(rng *rand.Rand, dst []float32) {
 	for i := range dst {
@@ -293,23 +288,6 @@ func (t *Trainer) buildSupervisedStep(scope *model.Scope, xLab, yLab *Node) *Nod
 	return Stack([]*Node{lossLab, zero, trainErr, zero, zero, zero}, 0)
 }
 
-// planEpoch draws the current epoch's batch order from the seed and the epoch number: the
-// unlabelled set shuffled twice (x_unl and x_unl2) and the labelled set tiled, each copy freshly
-// shuffled, to cover every step of the epoch (the reference's construction).
-func (t *Trainer) planEpoch() {
-	rng := rand.New(rand.NewPCG(t.cfg.Seed, uint64(t.epoch)+1))
-	if t.unlabelled != nil {
-		t.unlOrder = rng.Perm(t.unlabelled.Len())
-		t.unl2Order = rng.Perm(t.unlabelled.Len())
-	}
-	n := t.labelled.Len()
-	need := t.StepsPerEpoch() * t.cfg.BatchSize
-	t.labOrder = t.labOrder[:0]
-	for len(t.labOrder) < need {
-		t.labOrder = append(t.labOrder, rng.Perm(n)...)
-	}
-}
-
 // initialise runs the data-dependent initialisation (Config.DataInit) once, before the first step.
 func (t *Trainer) initialise() error {
 	t.initialised = true
@@ -342,22 +320,21 @@ func (t *Trainer) Step() (StepMetrics, error) {
 			return StepMetrics{}, err
 		}
 	}
-	if t.labOrder == nil || t.offset == 0 {
-		t.planEpoch()
-	}
+	epoch := t.state.Order.Epoch() + 1
+	batches := t.state.Order.Next() // [x_lab] or [x_unl, x_unl2, x_lab]
 	b := t.cfg.BatchSize
 	h, w, c := t.labelled.Shape()
-	batch := t.labOrder[t.offset*b : (t.offset+1)*b]
+	batch := batches[len(batches)-1]
 	t.labelled.Gather(batch, t.xLab)
 	for i, idx := range batch {
 		t.yLab[i] = int32(t.labelled.Label(idx))
 	}
 	inputs := []any{tensors.FromFlatDataAndDimensions(t.xLab, b, h, w, c), tensors.FromFlatDataAndDimensions(t.yLab, b)}
 	if t.gen != nil {
-		t.unlabelled.Gather(t.unlOrder[t.offset*b:(t.offset+1)*b], t.xUnl)
-		t.unlabelled.Gather(t.unl2Order[t.offset*b:(t.offset+1)*b], t.xUnl2)
-		t.drawLatent(t.rng, t.z1)
-		t.drawLatent(t.rng, t.z2)
+		t.unlabelled.Gather(batches[0], t.xUnl)
+		t.unlabelled.Gather(batches[1], t.xUnl2)
+		t.drawLatent(t.state.RNG, t.z1)
+		t.drawLatent(t.state.RNG, t.z2)
 		inputs = append(inputs, tensors.FromFlatDataAndDimensions(t.xUnl, b, h, w, c),
 			tensors.FromFlatDataAndDimensions(t.xUnl2, b, h, w, c),
 			tensors.FromFlatDataAndDimensions(t.z1, b, t.cfg.LatentDim),
@@ -365,18 +342,13 @@ func (t *Trainer) Step() (StepMetrics, error) {
 	}
 	outputs, err := t.trainStep.Call(inputs...)
 	if err != nil {
-		return StepMetrics{}, fmt.Errorf("ssl: step %d: %w", t.step+1, err)
+		return StepMetrics{}, fmt.Errorf("ssl: step %d: %w", t.state.Step+1, err)
 	}
 	v := tensors.MustCopyFlatData[float32](outputs[0])
-	t.step++
-	m := StepMetrics{Step: t.step, Epoch: t.epoch + 1, LossLab: float64(v[0]), LossUnl: float64(v[1]),
+	t.state.Step++
+	m := StepMetrics{Step: t.state.Step, Epoch: epoch, LossLab: float64(v[0]), LossUnl: float64(v[1]),
 		TrainError: float64(v[2]), GLoss: float64(v[3]), DReal: float64(v[4]), DFake: float64(v[5])}
 	t.history = append(t.history, m)
-	t.offset++
-	if t.offset == t.StepsPerEpoch() {
-		t.epoch++
-		t.offset = 0
-	}
 	return m, t.checkDivergence(m)
 }
 
@@ -455,60 +427,26 @@ func (t *Trainer) SampleRandom(n int, seed uint64) ([]float32, error) {
 
 // checkpointMeta is what a checkpoint stores besides the variables.
 type checkpointMeta struct {
-	Kind        string         `json:"kind"`
-	Config      Config         `json:"config"`
-	Step        int            `json:"step"`
-	Epoch       int            `json:"epoch"`
-	Offset      int            `json:"offset"`
+	trainloop.Checkpoint[Config]
 	Initialised bool           `json:"initialised"`
-	RNG         []byte         `json:"rng"`
 	History     []StepMetrics  `json:"history"`
 	Epochs      []EpochMetrics `json:"epochs"`
-	Saved       time.Time      `json:"saved"`
-}
-
-func (t *Trainer) kind() string {
-	if t.gen == nil {
-		return "ssl-supervised"
-	}
-	return "ssl"
 }
 
 // Save writes a checkpoint (weights, optimizer state, step, RNG and batch-order state, history)
 // to path atomically.
 func (t *Trainer) Save(path string) error {
-	rngState, err := t.rngSource.MarshalBinary()
-	if err != nil {
-		return err
-	}
-	return checkpoint.Save(path, t.store, checkpointMeta{Kind: t.kind(), Config: t.cfg, Step: t.step, Epoch: t.epoch,
-		Offset: t.offset, Initialised: t.initialised, RNG: rngState, History: t.history, Epochs: t.epochs,
-		Saved: time.Now().UTC()})
+	return t.state.Save(path, t.store, &checkpointMeta{Initialised: t.initialised, History: t.history, Epochs: t.epochs})
 }
 
 // Load restores a checkpoint written by Save from a trainer of the same kind and configuration;
 // training then continues exactly as if it had not stopped (bit for bit on the same backend).
 func (t *Trainer) Load(path string) error {
 	var meta checkpointMeta
-	if err := checkpoint.ReadMeta(path, &meta); err != nil {
+	if err := t.state.Load(path, t.store, &meta); err != nil {
 		return err
 	}
-	if meta.Kind != t.kind() {
-		return fmt.Errorf("ssl: checkpoint %s holds a %q run, this trainer is %q", path, meta.Kind, t.kind())
-	}
-	if meta.Config != t.cfg {
-		return fmt.Errorf("ssl: checkpoint %s was written with another configuration:\n  checkpoint: %+v\n  this run:   %+v",
-			path, meta.Config, t.cfg)
-	}
-	if err := checkpoint.Load(path, t.store, nil); err != nil {
-		return err
-	}
-	if err := t.rngSource.UnmarshalBinary(meta.RNG); err != nil {
-		return fmt.Errorf("ssl: checkpoint %s: bad RNG state: %w", path, err)
-	}
-	t.step, t.epoch, t.offset, t.initialised = meta.Step, meta.Epoch, meta.Offset, meta.Initialised
-	t.history, t.epochs = meta.History, meta.Epochs
-	t.planEpoch()
+	t.initialised, t.history, t.epochs = meta.Initialised, meta.History, meta.Epochs
 	return nil
 }
 
@@ -557,86 +495,38 @@ type TrainOptions struct {
 // notebook interrupt, Ctrl-C) stops it between steps; the state is kept in the trainer and, with
 // CheckpointPath set, saved. It returns ctx's error when interrupted and an ErrDiverged error when a
 // loss became NaN or infinite.
-func (t *Trainer) Train(ctx context.Context, opts TrainOptions) (err error) {
+func (t *Trainer) Train(ctx context.Context, opts TrainOptions) error {
 	start := time.Now()
-	steps := opts.Steps
-	if opts.Epochs > 0 {
-		steps = max(0, opts.Epochs*t.StepsPerEpoch()-t.step)
-	}
-	snapshot := func() error {
-		if opts.OnSnapshot == nil {
-			return nil
-		}
-		h, w, c := t.ImageShape()
-		snap := Snapshot{Step: t.step, Epoch: t.epoch, Height: h, Width: w, Channels: c, History: t.history,
-			Epochs: t.epochs, Elapsed: time.Since(start)}
-		if t.gen != nil && len(t.fixedNoise) > 0 {
-			var err error
-			if snap.Samples, err = t.Sample(t.fixedNoise); err != nil {
-				return err
-			}
-		}
-		opts.OnSnapshot(snap)
-		return nil
-	}
-	save := func() error {
-		if opts.CheckpointPath == "" {
-			return nil
-		}
-		return t.Save(opts.CheckpointPath)
-	}
-	defer func() {
-		// Whatever stopped the loop, keep what was trained.
-		if serr := save(); serr != nil && err == nil {
-			err = serr
-		}
-	}()
-	epochStart := time.Now()
-	for i := 0; i < steps; i++ {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		epochBefore := t.epoch
-		m, stepErr := t.Step()
-		if opts.OnStep != nil && stepErr == nil {
-			opts.OnStep(m)
-		}
-		if stepErr != nil {
-			return stepErr
-		}
-		if t.epoch != epochBefore {
-			if err := t.endEpoch(opts, time.Since(epochStart).Seconds()); err != nil {
-				return err
-			}
-			if opts.SnapshotEachEpoch {
-				if err := snapshot(); err != nil {
+	loop := trainloop.Loop[StepMetrics]{Steps: opts.Steps, Epochs: opts.Epochs, Step: t.Step, OnStep: opts.OnStep,
+		EndEpoch:      func(seconds float64) error { return t.endEpoch(opts, seconds) },
+		SnapshotEvery: opts.SnapshotEvery, SnapshotEachEpoch: opts.SnapshotEachEpoch, CheckpointEvery: opts.CheckpointEvery}
+	if opts.OnSnapshot != nil {
+		loop.Snapshot = func() error {
+			h, w, c := t.ImageShape()
+			snap := Snapshot{Step: t.state.Step, Epoch: t.state.Order.Epoch(), Height: h, Width: w, Channels: c,
+				History: t.history, Epochs: t.epochs, Elapsed: time.Since(start)}
+			if t.gen != nil && len(t.fixedNoise) > 0 {
+				var err error
+				if snap.Samples, err = t.Sample(t.fixedNoise); err != nil {
 					return err
 				}
 			}
-			epochStart = time.Now()
-		}
-		if opts.SnapshotEvery > 0 && t.step%opts.SnapshotEvery == 0 {
-			if err := snapshot(); err != nil {
-				return err
-			}
-		}
-		if opts.CheckpointEvery > 0 && t.step%opts.CheckpointEvery == 0 {
-			if err := save(); err != nil {
-				return err
-			}
+			opts.OnSnapshot(snap)
+			return nil
 		}
 	}
-	if opts.SnapshotEvery > 0 && t.step%opts.SnapshotEvery != 0 {
-		return snapshot()
+	if opts.CheckpointPath != "" {
+		loop.Save = func() error { return t.Save(opts.CheckpointPath) }
 	}
-	return nil
+	return trainloop.Run(ctx, t.state, loop)
 }
 
 // endEpoch records the metrics of the epoch just completed.
 func (t *Trainer) endEpoch(opts TrainOptions, seconds float64) error {
-	m := EpochMetrics{Epoch: t.epoch, Step: t.step, Seconds: seconds}
+	epoch := t.state.Order.Epoch()
+	m := EpochMetrics{Epoch: epoch, Step: t.state.Step, Seconds: seconds}
 	count := 0
-	for i := len(t.history) - 1; i >= 0 && t.history[i].Epoch == t.epoch; i-- {
+	for i := len(t.history) - 1; i >= 0 && t.history[i].Epoch == epoch; i-- {
 		h := t.history[i]
 		m.LossLab += h.LossLab
 		m.LossUnl += h.LossUnl

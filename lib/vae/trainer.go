@@ -15,7 +15,7 @@ import (
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 	"github.com/gomlx/gomlx/support/exceptions"
 
-	"github.com/advlab/advlab/lib/checkpoint"
+	"github.com/advlab/advlab/lib/trainloop"
 )
 
 // StepMetrics are the scalars of one training step, each averaged over the batch (per image).
@@ -81,14 +81,9 @@ type Trainer struct {
 
 	trainStep, evaluate, importance, encode, decode *model.Exec
 
-	rngSource *rand.PCG // ε draws; its state is checkpointed.
-	rng       *rand.Rand
-	epoch     int   // completed epochs; also selects the batch order of the current one.
-	offset    int   // position of the next batch in the current epoch's permutation.
-	order     []int // permutation of the current epoch.
-	step      int
-	history   []StepMetrics
-	epochs    []EpochMetrics
+	state   *trainloop.State[Config] // step count, batch order, ε draws (state.RNG).
+	history []StepMetrics
+	epochs  []EpochMetrics
 
 	fixedNoise []float32
 	batch      []float32
@@ -111,8 +106,7 @@ func New(backend compute.Backend, cfg Config, encoder Encoder, decoder Decoder, 
 	}
 	t := &Trainer{cfg: cfg, backend: backend, store: model.NewStore(), encoder: encoder, decoder: decoder, images: images}
 	t.store.RootScope().SetParam(model.ParamInitialSeed, int64(cfg.Seed)+1) // 0 would mean "random".
-	t.rngSource = rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15)
-	t.rng = rand.New(t.rngSource)
+	t.state = trainloop.NewState("vae", cfg, cfg.Seed, cfg.BatchSize, images.Len())
 	t.fixedNoise = make([]float32, cfg.Snapshot.Samples*cfg.LatentDim)
 	fillNormal(rand.New(rand.NewPCG(cfg.Seed, 0xf1ed)), t.fixedNoise)
 	t.batch = make([]float32, cfg.BatchSize*t.imageSize())
@@ -152,14 +146,14 @@ func (t *Trainer) Config() Config { return t.cfg }
 func (t *Trainer) Store() *model.Store { return t.store }
 
 // StepCount is the number of updates done so far.
-func (t *Trainer) StepCount() int { return t.step }
+func (t *Trainer) StepCount() int { return t.state.Step }
 
 // EpochCount is the number of completed epochs.
-func (t *Trainer) EpochCount() int { return t.epoch }
+func (t *Trainer) EpochCount() int { return t.state.Order.Epoch() }
 
 // StepsPerEpoch is the number of updates in one pass over the training images (a final partial
 // batch is dropped, as PyTorch's drop_last).
-func (t *Trainer) StepsPerEpoch() int { return t.images.Len() / t.cfg.BatchSize }
+func (t *Trainer) StepsPerEpoch() int { return t.state.Order.BatchesPerEpoch() }
 
 // History returns the metrics of every step so far.
 func (t *Trainer) History() []StepMetrics { return t.history }
@@ -251,46 +245,32 @@ func (t *Trainer) buildImportance(scope *model.Scope, x, eps *Node) *Node {
 	return ImportanceLogWeights(nll, z, eps, logvar)                                                 // [B, k]
 }
 
-// nextBatch fills t.batch with the next batch of the epoch's permutation (reshuffled each epoch
-// from the seed).
-func (t *Trainer) nextBatch() {
-	if t.order == nil {
-		t.order = rand.New(rand.NewPCG(t.cfg.Seed, uint64(t.epoch)+1)).Perm(t.images.Len())
-	}
-	t.images.Gather(t.order[t.offset:t.offset+t.cfg.BatchSize], t.batch)
-	t.offset += t.cfg.BatchSize
-}
-
 // ErrDiverged is wrapped by the error Train and Step return when a loss is NaN or infinite.
 var ErrDiverged = errors.New("VAE training diverged")
 
 // Step runs one update on the next batch and returns its metrics. It returns an error wrapping
 // ErrDiverged when a loss is NaN or infinite; the trained state is kept either way.
 func (t *Trainer) Step() (StepMetrics, error) {
-	t.nextBatch()
-	fillNormal(t.rng, t.eps)
+	epoch := t.state.Order.Epoch() + 1
+	t.images.Gather(t.state.Order.Next()[0], t.batch)
+	fillNormal(t.state.RNG, t.eps)
 	h, w, c := t.images.Shape()
 	capacity := 0.0
 	if t.cfg.Gamma > 0 {
-		capacity = Capacity(t.step+1, t.cfg.CapacityMax, t.cfg.CapacitySteps)
+		capacity = Capacity(t.state.Step+1, t.cfg.CapacityMax, t.cfg.CapacitySteps)
 	}
 	outputs, err := t.trainStep.Call(
 		tensors.FromFlatDataAndDimensions(t.batch, t.cfg.BatchSize, h, w, c),
 		tensors.FromFlatDataAndDimensions(t.eps, t.cfg.BatchSize, t.cfg.LatentDim),
 		tensors.FromScalar(float32(capacity)))
 	if err != nil {
-		return StepMetrics{}, fmt.Errorf("vae: step %d: %w", t.step+1, err)
+		return StepMetrics{}, fmt.Errorf("vae: step %d: %w", t.state.Step+1, err)
 	}
 	values := tensors.MustCopyFlatData[float32](outputs[0])
-	t.step++
-	m := StepMetrics{Step: t.step, Epoch: t.epoch + 1, Loss: float64(values[0]),
+	t.state.Step++
+	m := StepMetrics{Step: t.state.Step, Epoch: epoch, Loss: float64(values[0]),
 		Reconstruction: float64(values[1]), KL: float64(values[2]), Capacity: capacity}
 	t.history = append(t.history, m)
-	if t.offset+t.cfg.BatchSize > t.images.Len() { // The epoch is complete.
-		t.epoch++
-		t.offset = 0
-		t.order = nil
-	}
 	return m, t.checkDivergence(m)
 }
 
@@ -567,50 +547,25 @@ func (t *Trainer) Manifold(n int) (ImageBatch, error) {
 
 // checkpointMeta is what a checkpoint stores besides the variables.
 type checkpointMeta struct {
-	Kind    string         `json:"kind"`
-	Config  Config         `json:"config"`
-	Step    int            `json:"step"`
-	Epoch   int            `json:"epoch"`
-	Offset  int            `json:"offset"`
-	RNG     []byte         `json:"rng"`
+	trainloop.Checkpoint[Config]
 	History []StepMetrics  `json:"history"`
 	Epochs  []EpochMetrics `json:"epochs"`
-	Saved   time.Time      `json:"saved"`
 }
 
 // Save writes a checkpoint (weights, optimizer state, batch-norm statistics, step, RNG and
 // batch-order state, history) to path atomically.
 func (t *Trainer) Save(path string) error {
-	rngState, err := t.rngSource.MarshalBinary()
-	if err != nil {
-		return err
-	}
-	return checkpoint.Save(path, t.store, checkpointMeta{Kind: "vae", Config: t.cfg, Step: t.step, Epoch: t.epoch,
-		Offset: t.offset, RNG: rngState, History: t.history, Epochs: t.epochs, Saved: time.Now().UTC()})
+	return t.state.Save(path, t.store, &checkpointMeta{History: t.history, Epochs: t.epochs})
 }
 
 // Load restores a checkpoint written by Save with the same configuration; training then continues
 // exactly as if it had not stopped (bit for bit on the same backend).
 func (t *Trainer) Load(path string) error {
 	var meta checkpointMeta
-	if err := checkpoint.ReadMeta(path, &meta); err != nil {
+	if err := t.state.Load(path, t.store, &meta); err != nil {
 		return err
 	}
-	if meta.Kind != "vae" {
-		return fmt.Errorf("vae: checkpoint %s holds a %q run, not a VAE", path, meta.Kind)
-	}
-	if meta.Config != t.cfg {
-		return fmt.Errorf("vae: checkpoint %s was written with another configuration:\n  checkpoint: %+v\n  this run:   %+v",
-			path, meta.Config, t.cfg)
-	}
-	if err := checkpoint.Load(path, t.store, nil); err != nil {
-		return err
-	}
-	if err := t.rngSource.UnmarshalBinary(meta.RNG); err != nil {
-		return fmt.Errorf("vae: checkpoint %s: bad RNG state: %w", path, err)
-	}
-	t.step, t.epoch, t.offset, t.history, t.epochs = meta.Step, meta.Epoch, meta.Offset, meta.History, meta.Epochs
-	t.order = nil
+	t.history, t.epochs = meta.History, meta.Epochs
 	return nil
 }
 
@@ -664,7 +619,7 @@ func (t *Trainer) TakeSnapshot(test Images) (Snapshot, error) {
 	if source == nil {
 		source = t.images
 	}
-	snap := Snapshot{Step: t.step, Epoch: t.epoch, History: t.history, Epochs: t.epochs}
+	snap := Snapshot{Step: t.state.Step, Epoch: t.state.Order.Epoch(), History: t.history, Epochs: t.epochs}
 	if n := min(t.cfg.Snapshot.Reconstructions, source.Len()); n > 0 {
 		x := make([]float32, n*t.imageSize())
 		gather(source, 0, n, x)
@@ -686,90 +641,39 @@ func (t *Trainer) TakeSnapshot(test Images) (Snapshot, error) {
 // notebook interrupt, Ctrl-C) stops it between steps; the state is kept in the trainer and, with
 // CheckpointPath set, saved. It returns ctx's error when interrupted and an ErrDiverged error when a
 // loss became NaN or infinite.
-func (t *Trainer) Train(ctx context.Context, opts TrainOptions) (err error) {
+func (t *Trainer) Train(ctx context.Context, opts TrainOptions) error {
 	if opts.Test != nil {
 		if err := t.checkImages(opts.Test); err != nil {
 			return err
 		}
 	}
 	start := time.Now()
-	steps := opts.Steps
-	if opts.Epochs > 0 {
-		steps = max(0, opts.Epochs*t.StepsPerEpoch()-t.step)
-	}
-	snapshot := func() error {
-		if opts.OnSnapshot == nil {
+	loop := trainloop.Loop[StepMetrics]{Steps: opts.Steps, Epochs: opts.Epochs, Step: t.Step, OnStep: opts.OnStep,
+		EndEpoch:      func(seconds float64) error { return t.endEpoch(opts, seconds) },
+		SnapshotEvery: opts.SnapshotEvery, SnapshotEachEpoch: opts.SnapshotEachEpoch, CheckpointEvery: opts.CheckpointEvery}
+	if opts.OnSnapshot != nil {
+		loop.Snapshot = func() error {
+			snap, err := t.TakeSnapshot(opts.Test)
+			if err != nil {
+				return err
+			}
+			snap.Elapsed = time.Since(start)
+			opts.OnSnapshot(snap)
 			return nil
 		}
-		snap, err := t.TakeSnapshot(opts.Test)
-		if err != nil {
-			return err
-		}
-		snap.Elapsed = time.Since(start)
-		opts.OnSnapshot(snap)
-		return nil
 	}
-	save := func() error {
-		if opts.CheckpointPath == "" {
-			return nil
-		}
-		return t.Save(opts.CheckpointPath)
+	if opts.CheckpointPath != "" {
+		loop.Save = func() error { return t.Save(opts.CheckpointPath) }
 	}
-	defer func() {
-		// Whatever stopped the loop, keep what was trained.
-		if serr := save(); serr != nil && err == nil {
-			err = serr
-		}
-	}()
-	epochStart, epochSeconds := time.Now(), 0.0
-	for i := 0; i < steps; i++ {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		epochBefore := t.epoch
-		m, stepErr := t.Step()
-		if opts.OnStep != nil && stepErr == nil {
-			opts.OnStep(m)
-		}
-		if stepErr != nil {
-			return stepErr
-		}
-		if t.epoch != epochBefore {
-			epochSeconds += time.Since(epochStart).Seconds()
-			if err := t.endEpoch(opts, epochSeconds); err != nil {
-				return err
-			}
-			if opts.SnapshotEachEpoch {
-				if err := snapshot(); err != nil {
-					return err
-				}
-			}
-			epochStart, epochSeconds = time.Now(), 0
-		}
-		if opts.SnapshotEvery > 0 && t.step%opts.SnapshotEvery == 0 {
-			epochSeconds += time.Since(epochStart).Seconds()
-			if err := snapshot(); err != nil {
-				return err
-			}
-			epochStart = time.Now()
-		}
-		if opts.CheckpointEvery > 0 && t.step%opts.CheckpointEvery == 0 {
-			if err := save(); err != nil {
-				return err
-			}
-		}
-	}
-	if opts.SnapshotEvery > 0 && t.step%opts.SnapshotEvery != 0 {
-		return snapshot()
-	}
-	return nil
+	return trainloop.Run(ctx, t.state, loop)
 }
 
 // endEpoch records the metrics of the epoch just completed.
 func (t *Trainer) endEpoch(opts TrainOptions, seconds float64) error {
-	m := EpochMetrics{Epoch: t.epoch, Step: t.step, Seconds: seconds}
+	epoch := t.state.Order.Epoch()
+	m := EpochMetrics{Epoch: epoch, Step: t.state.Step, Seconds: seconds}
 	count := 0
-	for i := len(t.history) - 1; i >= 0 && t.history[i].Epoch == t.epoch; i-- {
+	for i := len(t.history) - 1; i >= 0 && t.history[i].Epoch == epoch; i-- {
 		m.TrainLoss += t.history[i].Loss
 		m.TrainNegELBO += t.history[i].NegELBO()
 		count++

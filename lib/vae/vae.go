@@ -29,6 +29,8 @@ import (
 
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/advlab/advlab/lib/data"
 )
 
 // Encoder maps images x [batch, height, width, channels] with values in [0, 1] to the parameters
@@ -143,7 +145,9 @@ func (c Config) Validate() error {
 }
 
 // Images is the data a VAE learns from: n images of one shape, gathered into float32 NHWC batches
-// with values in [0, 1].
+// with values in [0, 1]. A lib/data Set serves as data.Images{Set: set} (each pixel p becomes
+// p/255: torchvision's ToTensor, as pytorch/examples/vae feeds MNIST); float images already in
+// [0, 1] as Floats.
 type Images interface {
 	// Len is the number of images.
 	Len() int
@@ -153,53 +157,8 @@ type Images interface {
 	Gather(indices []int, dst []float32)
 }
 
-// Pixels adapts NHWC pixels in 0..255 (as lib/data's Set holds them) to Images, scaling each value
-// v to v/255 in [0, 1] (torchvision's ToTensor, as pytorch/examples/vae feeds MNIST).
-type Pixels struct {
-	// Values holds N·Height·Width·Channels bytes, NHWC.
-	Values []uint8
-	// N, Height, Width, Channels give the shape.
-	N, Height, Width, Channels int
-}
-
-// Len implements Images.
-func (p Pixels) Len() int { return p.N }
-
-// Shape implements Images.
-func (p Pixels) Shape() (int, int, int) { return p.Height, p.Width, p.Channels }
-
-// Gather implements Images.
-func (p Pixels) Gather(indices []int, dst []float32) {
-	size := p.Height * p.Width * p.Channels
-	for i, idx := range indices {
-		out := dst[i*size : (i+1)*size]
-		for j, v := range p.Values[idx*size : (idx+1)*size] {
-			out[j] = float32(v) / 255
-		}
-	}
-}
-
-// Floats adapts NHWC float32 images already in [0, 1] to Images.
-type Floats struct {
-	// Values holds N·Height·Width·Channels values, NHWC.
-	Values []float32
-	// N, Height, Width, Channels give the shape.
-	N, Height, Width, Channels int
-}
-
-// Len implements Images.
-func (f Floats) Len() int { return f.N }
-
-// Shape implements Images.
-func (f Floats) Shape() (int, int, int) { return f.Height, f.Width, f.Channels }
-
-// Gather implements Images.
-func (f Floats) Gather(indices []int, dst []float32) {
-	size := f.Height * f.Width * f.Channels
-	for i, idx := range indices {
-		copy(dst[i*size:(i+1)*size], f.Values[idx*size:(idx+1)*size])
-	}
-}
+// Floats is lib/data's in-memory set of float32 NHWC images, here with values in [0, 1].
+type Floats = data.Floats
 
 // ImageBatch is a batch of images as the engine returns them: N images of Height x Width x
 // Channels, NHWC, flattened into Values (what viz.Grid takes).

@@ -72,6 +72,7 @@ func runTrainGAN(args []string) error {
 	checkpointEvery := fs.Int("checkpoint-every", 500, "write DIR/gan.ckpt every N steps (and on Ctrl-C and at the end)")
 	fidSamples := fs.Int("fid-samples", 10000, "generated images for FID and class coverage (0 skips the evaluation)")
 	lr := fs.Float64("lr", 0, "learning rate of both networks (0: the architecture's default)")
+	beta1 := fs.Float64("beta1", 0, "Adam β1 of both networks (0: the architecture's default; DCGAN uses 0.5)")
 	evalEvery := fs.Int("eval-every", 0, "measure FID and class coverage every N steps during training (0: only at the end)")
 	evalSamples := fs.Int("eval-samples", 2000, "generated images per periodic evaluation")
 	fidTarget := fs.Float64("fid-target", 0, "with -eval-every: stop once FID <= this and all 10 classes are covered (0: never stop early)")
@@ -80,6 +81,9 @@ func runTrainGAN(args []string) error {
 	}
 	if *out == "" {
 		return usageError("-out DIR is required")
+	}
+	if *beta1 < 0 || *beta1 >= 1 {
+		return usageError("-beta1 %g: want 0 (default) or a value in (0, 1)", *beta1)
 	}
 	if *steps < 0 || *batch <= 0 || *snapshotEvery < 0 || *checkpointEvery < 0 || *fidSamples < 0 || *evalEvery < 0 || *evalSamples <= 0 || *fidTarget < 0 {
 		return usageError("-steps, -batch, -snapshot-every, -checkpoint-every, -fid-samples, -eval-every and -fid-target must not be negative (and -batch, -eval-samples > 0)")
@@ -100,15 +104,19 @@ func runTrainGAN(args []string) error {
 		train = train.Resize(arch2.Height, arch2.Width)
 	}
 	cfg.BatchSize, cfg.Seed = *batch, *seed
+	cfg = cfg.Defaults()
 	if *lr > 0 {
 		cfg.D.LearningRate, cfg.G.LearningRate = *lr, *lr
+	}
+	if *beta1 > 0 {
+		cfg.D.Beta1, cfg.G.Beta1 = *beta1, *beta1
 	}
 	b, choice, err := backend.New()
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(os.Stderr, choice)
-	images := gan.Uint8Images{Pixels: train.Images, N: train.N, Height: train.Height, Width: train.Width, Channels: train.Channels}
+	images := data.Images{Set: train, Range: data.RangeMinusOneOne} // pixels in [-1, 1], as a tanh generator's
 	trainer, err := gan.New(b, cfg, arch2.Generator, arch2.Discriminator, images)
 	if err != nil {
 		return err

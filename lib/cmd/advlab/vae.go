@@ -113,10 +113,7 @@ func runTrainVAE(args []string) error {
 		return err
 	}
 	fmt.Fprintln(os.Stderr, choice)
-	pixels := func(s *data.Set) vae.Pixels {
-		return vae.Pixels{Values: s.Images, N: s.N, Height: s.Height, Width: s.Width, Channels: s.Channels}
-	}
-	trainer, err := vae.New(b, cfg, net.Encoder, net.Decoder, pixels(train))
+	trainer, err := vae.New(b, cfg, net.Encoder, net.Decoder, data.Images{Set: train}) // pixels in [0, 1]
 	if err != nil {
 		return err
 	}
@@ -136,7 +133,7 @@ func runTrainVAE(args []string) error {
 	defer stop()
 	bar := progress.NewBar(os.Stderr, *epochs*trainer.StepsPerEpoch())
 	bar.StartStep = trainer.StepCount()
-	testImages := pixels(test)
+	testImages := data.Images{Set: test}
 	trainErr := trainer.Train(ctx, vae.TrainOptions{
 		Epochs: *epochs, Test: testImages, CheckpointPath: ckpt, SnapshotEachEpoch: true,
 		OnStep: func(m vae.StepMetrics) {
@@ -247,7 +244,7 @@ func saveVAEGrid(path string, images vae.ImageBatch) error {
 // informative dimensions by KL), the 2-D manifold when the latent space has two dimensions, and
 // the per-epoch loss curves.
 func writeVAEPictures(dir string, trainer *vae.Trainer, test *data.Set, klPerDim []float64, history []vae.EpochMetrics) error {
-	snap, err := trainer.TakeSnapshot(vae.Pixels{Values: test.Images, N: test.N, Height: test.Height, Width: test.Width, Channels: test.Channels})
+	snap, err := trainer.TakeSnapshot(data.Images{Set: test})
 	if err != nil {
 		return err
 	}

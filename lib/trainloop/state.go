@@ -1,0 +1,103 @@
+package trainloop
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/advlab/advlab/lib/checkpoint"
+)
+
+// State is the host-side state of a training run that a checkpoint carries besides the model
+// store: what run it is, how many steps it has done, where it stands in its batch order and the
+// state of the host RNG that draws its noise (latent vectors, ε).
+type State[C comparable] struct {
+	// Kind names the engine (and variant) in checkpoints: "gan", "vae", "ssl".
+	Kind string
+	// Config is the run's configuration; a checkpoint loads only into a run with an equal one.
+	Config C
+	// Step is the number of training steps done.
+	Step int
+	// Order deals the batches.
+	Order *Order
+	// RNG draws the run's host-side noise; its state is checkpointed.
+	RNG *rand.Rand
+
+	source *rand.PCG
+}
+
+// NewState returns the state of a fresh run of kind with configuration cfg, whose batches of
+// batchSize come from streams of the given sizes (see NewOrder) and whose order and noise are
+// drawn from seed.
+func NewState[C comparable](kind string, cfg C, seed uint64, batchSize int, sizes ...int) *State[C] {
+	source := rand.NewPCG(seed, 0x9e3779b97f4a7c15)
+	return &State[C]{Kind: kind, Config: cfg, Order: NewOrder(seed, batchSize, sizes...), RNG: rand.New(source),
+		source: source}
+}
+
+// Checkpoint is the metadata every engine's checkpoint holds: the run's kind, configuration,
+// position and host RNG state. An engine's metadata struct embeds it, so that these fields sit at
+// the top level of the JSON document beside the engine's own (history, counters).
+type Checkpoint[C comparable] struct {
+	// Kind and Config are State's.
+	Kind   string `json:"kind"`
+	Config C      `json:"config"`
+	// Step is the number of steps done.
+	Step int `json:"step"`
+	// Epoch and Offset are the batch order's position (Order.Epoch, Order.Offset).
+	Epoch  int `json:"epoch"`
+	Offset int `json:"offset"`
+	// RNG is the host RNG's state (PCG's binary encoding).
+	RNG []byte `json:"rng"`
+	// Saved is when the checkpoint was written (UTC).
+	Saved time.Time `json:"saved"`
+}
+
+// Common returns c itself; through embedding it gives State the shared part of an engine's
+// metadata (see Meta).
+func (c *Checkpoint[C]) Common() *Checkpoint[C] { return c }
+
+// Meta is an engine's checkpoint metadata: a pointer to a struct that embeds Checkpoint[C].
+type Meta[C comparable] interface {
+	Common() *Checkpoint[C]
+}
+
+// Save writes a checkpoint to path atomically: the variables of store and meta, whose shared part
+// Save fills in from s.
+func (s *State[C]) Save(path string, store *model.Store, meta Meta[C]) error {
+	rngState, err := s.source.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	*meta.Common() = Checkpoint[C]{Kind: s.Kind, Config: s.Config, Step: s.Step, Epoch: s.Order.Epoch(),
+		Offset: s.Order.Offset(), RNG: rngState, Saved: time.Now().UTC()}
+	return checkpoint.Save(path, store, meta)
+}
+
+// Load reads a checkpoint written by Save from a run of the same kind and configuration: the
+// variables into store, the metadata into meta, and the step count, batch order and RNG state into
+// s. Training then continues exactly as if it had not stopped (bit for bit on the same backend).
+func (s *State[C]) Load(path string, store *model.Store, meta Meta[C]) error {
+	if err := checkpoint.ReadMeta(path, meta); err != nil {
+		return err
+	}
+	common := meta.Common()
+	if common.Kind != s.Kind {
+		return fmt.Errorf("%s: checkpoint %s holds a %q run, this trainer is %q", s.Kind, path, common.Kind, s.Kind)
+	}
+	if common.Config != s.Config {
+		return fmt.Errorf("%s: checkpoint %s was written with another configuration:\n  checkpoint: %+v\n  this run:   %+v",
+			s.Kind, path, common.Config, s.Config)
+	}
+	if err := checkpoint.Load(path, store, nil); err != nil {
+		return err
+	}
+	if err := s.source.UnmarshalBinary(common.RNG); err != nil {
+		return fmt.Errorf("%s: checkpoint %s: bad RNG state: %w", s.Kind, path, err)
+	}
+	s.Step = common.Step
+	s.Order.Restore(common.Epoch, common.Offset)
+	return nil
+}

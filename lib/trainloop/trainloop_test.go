@@ -1,0 +1,227 @@
+package trainloop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gomlx/gomlx/ml/model"
+)
+
+// deal returns the next n batches of o, each the concatenation of its streams' indices.
+func deal(o *Order, n int) [][]int {
+	var out [][]int
+	for range n {
+		var batch []int
+		for _, stream := range o.Next() {
+			batch = append(batch, stream...)
+		}
+		out = append(out, batch)
+	}
+	return out
+}
+
+func TestOrderEpochsArePermutations(t *testing.T) {
+	o := NewOrder(7, 4, 10) // 2 batches per epoch, 2 images dropped.
+	if o.BatchesPerEpoch() != 2 {
+		t.Fatalf("BatchesPerEpoch = %d, want 2", o.BatchesPerEpoch())
+	}
+	var epochs [][]int
+	for e := range 3 {
+		if o.Epoch() != e || o.Offset() != 0 {
+			t.Fatalf("before epoch %d: at (%d, %d)", e, o.Epoch(), o.Offset())
+		}
+		seen := slices.Concat(deal(o, 2)...)
+		if len(seen) != 8 || len(slices.Compact(slices.Sorted(slices.Values(seen)))) != 8 {
+			t.Fatalf("epoch %d dealt %v, want 8 distinct indices", e, seen)
+		}
+		epochs = append(epochs, seen)
+	}
+	if reflect.DeepEqual(epochs[0], epochs[1]) {
+		t.Errorf("epochs 0 and 1 dealt the same order %v", epochs[0])
+	}
+	again := NewOrder(7, 4, 10)
+	if got := slices.Concat(deal(again, 6)...); !reflect.DeepEqual(got, slices.Concat(epochs...)) {
+		t.Errorf("the same seed dealt %v, then %v", slices.Concat(epochs...), got)
+	}
+	other := NewOrder(8, 4, 10)
+	if got := slices.Concat(deal(other, 2)...); reflect.DeepEqual(got, epochs[0]) {
+		t.Errorf("seeds 7 and 8 dealt the same epoch %v", got)
+	}
+}
+
+func TestOrderTilesShortStreams(t *testing.T) {
+	// Streams: 12 examples (the epoch: 3 batches of 4), 12 more, and 3 tiled to cover 12.
+	o := NewOrder(1, 4, 12, 12, 3)
+	counts := map[int]int{}
+	for range 3 {
+		batch := o.Next()
+		if len(batch) != 3 {
+			t.Fatalf("got %d streams, want 3", len(batch))
+		}
+		for _, i := range batch[2] {
+			counts[i]++
+		}
+	}
+	if !reflect.DeepEqual(counts, map[int]int{0: 4, 1: 4, 2: 4}) {
+		t.Errorf("the short stream was dealt %v, want each of its 3 examples 4 times", counts)
+	}
+	if o.Epoch() != 1 {
+		t.Errorf("after 3 batches Epoch = %d, want 1", o.Epoch())
+	}
+	if small := NewOrder(1, 4, 3); small.BatchesPerEpoch() != 1 || len(small.Next()[0]) != 4 {
+		t.Errorf("a stream smaller than a batch should give one tiled batch per epoch")
+	}
+}
+
+func TestOrderRestoreResumesExactly(t *testing.T) {
+	straight := deal(NewOrder(3, 4, 18), 11) // 4 batches per epoch: crosses two epoch boundaries.
+	for cut := range 11 {
+		first := NewOrder(3, 4, 18)
+		deal(first, cut)
+		resumed := NewOrder(3, 4, 18)
+		resumed.Restore(first.Epoch(), first.Offset())
+		if got := deal(resumed, 11-cut); !reflect.DeepEqual(got, straight[cut:]) {
+			t.Errorf("resumed after %d batches at (%d, %d): %v, want %v", cut, first.Epoch(), first.Offset(), got, straight[cut:])
+		}
+	}
+	// A position at the end of an epoch (as GAN checkpoints before trainloop wrote it) is the
+	// start of the next one.
+	o := NewOrder(3, 4, 18)
+	o.Restore(0, 16)
+	if o.Epoch() != 1 || o.Offset() != 0 || !reflect.DeepEqual(deal(o, 1), straight[4:5]) {
+		t.Errorf("Restore(0, 16) is at (%d, %d), want the first batch of epoch 1", o.Epoch(), o.Offset())
+	}
+}
+
+// fakeRun is a run whose step only takes a batch, and which records what the loop does.
+type fakeRun struct {
+	state  *State[int]
+	events []string
+	failAt int // step whose Step fails (0: none)
+}
+
+func newFakeRun() *fakeRun {
+	return &fakeRun{state: NewState("fake", 0, 1, 4, 10)} // 2 steps per epoch.
+}
+
+func (r *fakeRun) step() (int, error) {
+	r.state.Order.Next()
+	r.state.Step++
+	if r.state.Step == r.failAt {
+		return 0, errors.New("step failed")
+	}
+	return r.state.Step, nil
+}
+
+func (r *fakeRun) loop() Loop[int] {
+	record := func(what string) func() error {
+		return func() error {
+			r.events = append(r.events, fmt.Sprintf("%s@%d", what, r.state.Step))
+			return nil
+		}
+	}
+	return Loop[int]{Step: r.step, Snapshot: record("snapshot"), Save: record("save"),
+		OnStep:   func(int) { record("step")() },
+		EndEpoch: func(float64) error { return record("epoch")() }}
+}
+
+func TestLoopCadence(t *testing.T) {
+	r := newFakeRun()
+	l := r.loop()
+	l.Steps, l.SnapshotEvery, l.CheckpointEvery, l.SnapshotEachEpoch = 5, 3, 2, true
+	if err := Run(context.Background(), r.state, l); err != nil {
+		t.Fatal(err)
+	}
+	want := "step@1 step@2 epoch@2 snapshot@2 save@2 step@3 snapshot@3 step@4 epoch@4 snapshot@4 save@4 " +
+		"step@5 snapshot@5 save@5"
+	if got := strings.Join(r.events, " "); got != want {
+		t.Errorf("events\n  %s\nwant\n  %s", got, want)
+	}
+
+	// A resumed run keeps the cadence of the run's steps, and Epochs counts completed epochs in all.
+	r.events = nil
+	l.Steps, l.Epochs, l.SnapshotEachEpoch = 0, 4, false
+	if err := Run(context.Background(), r.state, l); err != nil {
+		t.Fatal(err)
+	}
+	want = "step@6 epoch@6 snapshot@6 save@6 step@7 step@8 epoch@8 save@8 snapshot@8 save@8"
+	if got := strings.Join(r.events, " "); got != want {
+		t.Errorf("events\n  %s\nwant\n  %s", got, want)
+	}
+}
+
+func TestLoopSavesWhenStopped(t *testing.T) {
+	r := newFakeRun()
+	ctx, cancel := context.WithCancel(context.Background())
+	l := r.loop()
+	l.Steps, l.CheckpointEvery, l.EndEpoch = 100, 50, nil
+	l.OnStep = func(step int) {
+		if step == 3 {
+			cancel()
+		}
+	}
+	if err := Run(ctx, r.state, l); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	if got := strings.Join(r.events, " "); got != "save@3" || r.state.Step != 3 {
+		t.Errorf("interrupted after step 3: events %q at step %d, want save@3", got, r.state.Step)
+	}
+
+	r = newFakeRun()
+	r.failAt = 2
+	l = r.loop()
+	l.Steps = 10
+	if err := Run(context.Background(), r.state, l); err == nil || err.Error() != "step failed" {
+		t.Fatalf("got %v, want the step's error", err)
+	}
+	if got := strings.Join(r.events, " "); got != "step@1 save@2" {
+		t.Errorf("failed at step 2: events %q, want step@1 save@2 (no OnStep for the failed step)", got)
+	}
+}
+
+type fakeMeta struct {
+	Checkpoint[int]
+	Extra string `json:"extra"`
+}
+
+func TestStateSaveLoad(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fake.ckpt")
+	s := NewState("fake", 42, 5, 4, 10)
+	s.Order.Next()
+	s.Step = 1
+	s.RNG.Uint64()
+	if err := s.Save(path, model.NewStore(), &fakeMeta{Extra: "kept"}); err != nil {
+		t.Fatal(err)
+	}
+	want := []uint64{s.RNG.Uint64(), s.RNG.Uint64()}
+	wantBatch := s.Order.Next()[0]
+
+	loaded := NewState("fake", 42, 5, 4, 10)
+	var meta fakeMeta
+	if err := loaded.Load(path, model.NewStore(), &meta); err != nil {
+		t.Fatal(err)
+	}
+	if meta.Extra != "kept" || meta.Kind != "fake" || loaded.Step != 1 || loaded.Order.Epoch() != 0 || loaded.Order.Offset() != 4 {
+		t.Errorf("loaded %+v at step %d, order (%d, %d); want extra kept, step 1, order (0, 4)", meta, loaded.Step,
+			loaded.Order.Epoch(), loaded.Order.Offset())
+	}
+	if got := []uint64{loaded.RNG.Uint64(), loaded.RNG.Uint64()}; !reflect.DeepEqual(got, want) {
+		t.Errorf("RNG after load draws %v, want %v", got, want)
+	}
+	if got := loaded.Order.Next()[0]; !reflect.DeepEqual(got, wantBatch) {
+		t.Errorf("next batch after load %v, want %v", got, wantBatch)
+	}
+
+	for _, other := range []*State[int]{NewState("other", 42, 5, 4, 10), NewState("fake", 43, 5, 4, 10)} {
+		err := other.Load(path, model.NewStore(), &fakeMeta{})
+		if err == nil || !strings.Contains(err.Error(), "fake.ckpt") {
+			t.Errorf("loading into kind %q config %d: %v, want an error naming the file", other.Kind, other.Config, err)
+		}
+	}
+}
