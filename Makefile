@@ -146,5 +146,33 @@ fuzz: ## run each lib/data FuzzParse* target for FUZZTIME (default 30s)
 
 # ---- Later targets (bench, demo, docker) go below; add demo smoke runs to TEST_STEPS ------------
 
+# `make bench`: advlab's training steps next to PyTorch's (docs/performance.md). BENCH_QUICK=1 is
+# a smoke run (one step per column, no notebook timing). BENCH_ALSO lists more GOMLX_BACKEND values
+# timed as extra columns (a column whose library is missing is reported as not run).
+# BENCH_PROFILE=FILE also writes a CPU profile of two DCGAN-28 steps on the default backend. The
+# PyTorch worker waits passively (OMP_WAIT_POLICY=PASSIVE) unless OMP_WAIT_POLICY is set.
+BENCH_OUT ?= $(BUILD)/bench.json
+BENCH_QUICK ?= 0
+BENCH_ALSO ?= onnx:cpu
+BENCH_PROFILE ?=
+BENCH_FLAGS ?=
+BENCH_ENV := OMP_NUM_THREADS=$(shell nproc) OPENBLAS_NUM_THREADS=1 ADVLAB_CACHE=$(ADVLAB_CACHE)
+
+.PHONY: bench
+bench: build ## time DCGAN-28/64 and the VAE next to PyTorch (steps/s, images/s, % of matmul peak) into build/bench.json
+	@scripts/bench/deps.sh
+	@mkdir -p $(BUILD)
+	@if [ "$(BENCH_QUICK)" != 1 ]; then $(MAKE) kernelspec-test; fi
+	@if [ "$(BENCH_QUICK)" = 1 ]; then \
+		$(BENCH_ENV) bin/advlab bench -quick -out $(BENCH_OUT) -also "$(BENCH_ALSO)" $(BENCH_FLAGS); \
+	else \
+		$(HARNESS_ENV) scripts/bench/notebook_latency.py --out $(BUILD)/bench-notebook.json; \
+		$(BENCH_ENV) bin/advlab bench -out $(BENCH_OUT) -also "$(BENCH_ALSO)" -notebook $(BUILD)/bench-notebook.json $(BENCH_FLAGS); \
+	fi
+	@if [ -n "$(BENCH_PROFILE)" ]; then \
+		$(BENCH_ENV) bin/advlab bench -cpuprofile $(BENCH_PROFILE) -profile dcgan28 -profile-steps 2 && \
+		$(GO) tool pprof -top -nodecount 25 bin/advlab $(BENCH_PROFILE) 2>/dev/null | head -n 32; \
+	fi
+
 clean: ## remove bin/ and build/ (caches, installed tools and kernelspecs stay)
 	rm -rf bin $(BUILD)

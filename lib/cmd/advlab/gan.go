@@ -61,7 +61,7 @@ type ganEvaluation struct {
 
 func runTrainGAN(args []string) error {
 	fs := newFlags("train gan", "train gan -arch mlp|dcgan28|dcgan64 -dataset mnist|fashion|cifar10 -steps N -out DIR [flags]")
-	arch := fs.String("arch", "dcgan28", "architecture: mlp (seed 000's Keras MLP), dcgan28 (TensorFlow tutorial), dcgan64 (PyTorch tutorial)")
+	arch := fs.String("arch", "dcgan28", "architecture: mlp (seed 000's Keras MLP), mlp-labml (labml's LeakyReLU MLP), dcgan28 (TensorFlow tutorial), dcgan64 (PyTorch tutorial)")
 	dataset := fs.String("dataset", "mnist", "training data: mnist, fashion or cifar10 (cifar10 needs -arch dcgan64 or mlp)")
 	steps := fs.Int("steps", 2000, "generator updates to run (in this call; with -resume, added to the checkpoint's)")
 	batch := fs.Int("batch", 64, "batch size")
@@ -222,6 +222,10 @@ func ganRecipe(arch string, train *data.Set) (models.GAN, gan.Config, error) {
 	switch arch {
 	case "mlp":
 		return models.MLP(models.MLPSeed000, train.Height, train.Width, train.Channels), gan.Config{}, nil
+	case "mlp-labml":
+		// labml's annotated GAN: Adam 2.5e-4, β1 0.5.
+		labml := gan.Adam{LearningRate: 2.5e-4, Beta1: 0.5, Beta2: 0.999, Epsilon: 1e-8}
+		return models.MLP(models.MLPLabml, train.Height, train.Width, train.Channels), gan.Config{D: labml, G: labml}, nil
 	case "dcgan28":
 		if train.Channels != 1 {
 			return models.GAN{}, gan.Config{}, usageError("-arch dcgan28 is the 28x28 grey-scale tutorial network; %s has %d channels (use -arch dcgan64)", train.Name, train.Channels)
@@ -234,7 +238,7 @@ func ganRecipe(arch string, train *data.Set) (models.GAN, gan.Config, error) {
 		c.Channels = train.Channels
 		return models.DCGAN64(c), gan.Config{}, nil
 	}
-	return models.GAN{}, gan.Config{}, usageError("unknown -arch %q; valid: mlp, dcgan28, dcgan64", arch)
+	return models.GAN{}, gan.Config{}, usageError("unknown -arch %q; valid: mlp, mlp-labml, dcgan28, dcgan64", arch)
 }
 
 // writeGANCurves writes losses.svg (D and G loss per step) and progress.gif (the snapshot grids).

@@ -1,0 +1,241 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/advlab/advlab/lib/backend"
+	"github.com/advlab/advlab/lib/models"
+)
+
+// The step FLOP counts, worked out by hand from the layer shapes (per image, multiply-accumulates):
+//
+//	DCGAN-28 G: 100·12544 + 7·7·(25·256)·128 + 7·7·(25·128)·64 + 14·14·(25·64)·1 = 51 744 000
+//	DCGAN-28 D: 14·14·(25·1)·64 + 7·7·(25·64)·128 + 6272                      = 10 355 072
+//	DCGAN-64 G: 100·16·512 + 3 · 33 554 432 + 32·32·(16·64)·1                  = 102 531 072
+//	DCGAN-64 D: 32·32·16·64 + 3 · 33 554 432 + 16·512                          = 101 720 064
+//	MLP VAE:    784·400 + 2·400·20 + 20·400 + 400·784                          = 651 200
+func TestStepFLOPs(t *testing.T) {
+	g28, d28 := DCGAN28Layers()
+	g64, d64 := DCGAN64Layers()
+	for _, c := range []struct {
+		name      string
+		got, want float64
+	}{
+		{"dcgan28 G MACs", totalMACs(g28), 51_744_000},
+		{"dcgan28 D MACs", totalMACs(d28), 10_355_072},
+		{"dcgan64 G MACs", totalMACs(g64), 102_531_072},
+		{"dcgan64 D MACs", totalMACs(d64), 101_720_064},
+		{"vae MACs", totalMACs(MLPVAELayers()), 651_200},
+		{"dcgan28 step", GANStepFLOPs(g28, d28, 64), 2 * 64 * (3*51_744_000 + 9*10_355_072)},
+		{"vae step", VAEStepFLOPs(MLPVAELayers(), 128), 2 * 128 * 3 * 651_200},
+		{"matmul 2048", MatmulFLOPs(2048), 17_179_869_184},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %.0f, want %.0f", c.name, c.got, c.want)
+		}
+	}
+}
+
+// checkLayers verifies that every counted layer exists in the built network with weights whose
+// count times the layer's positions gives its MACs, and that no weight matrix was left uncounted.
+func checkLayers(t *testing.T, store *model.Store, root string, layers []Layer) {
+	t.Helper()
+	weights := map[string]int{}
+	for v := range store.Scope(root).IterVariables() {
+		if v.Name() == "weights" {
+			weights[v.Scope()] = v.Shape().Size()
+		}
+	}
+	for _, l := range layers {
+		size, found := weights[root+"/"+l.Name]
+		if !found {
+			t.Errorf("%s/%s (%s) has no weights in lib/models' network; have %v", root, l.Name, l.Shape, weights)
+			continue
+		}
+		if got := float64(l.Positions) * float64(size); got != l.MACs {
+			t.Errorf("%s/%s: %d positions x %d weights = %.0f MACs, counted %.0f", root, l.Name, l.Positions, size, got, l.MACs)
+		}
+		delete(weights, root+"/"+l.Name)
+	}
+	if len(weights) > 0 {
+		t.Errorf("%s: weights not counted in the FLOPs: %v", root, weights)
+	}
+}
+
+// TestLayersMatchModels ties the FLOP tables to lib/models' real networks.
+func TestLayersMatchModels(t *testing.T) {
+	g28, d28 := DCGAN28Layers()
+	g64, d64 := DCGAN64Layers()
+	for _, c := range []struct {
+		gan  models.GAN
+		g, d []Layer
+	}{
+		{models.DCGAN28(models.DCGAN28Tutorial), g28, d28},
+		{models.DCGAN64(models.DCGAN64Tutorial), g64, d64},
+	} {
+		store, _, _, _, err := c.gan.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkLayers(t, store, "/generator", c.g)
+		checkLayers(t, store, "/discriminator", c.d)
+	}
+
+	b, _, err := backend.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := models.MLPVAE(models.MLPVAEPyTorch)
+	store := model.NewStore()
+	_, err = model.CallOnceN(b, store, func(scope *model.Scope, x *graph.Node) []*graph.Node {
+		mu, _ := v.Encoder(store.Scope("/vae"), x)
+		return []*graph.Node{v.Decoder(store.Scope("/vae"), mu)}
+	}, tensors.FromShape(shapes.Make(dtypes.Float32, 2, 28, 28, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLayers(t, store, "/vae", MLPVAELayers())
+}
+
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		in   []float64
+		want float64
+	}{{[]float64{3, 1, 2}, 2}, {[]float64{4, 1, 3, 2}, 2.5}, {[]float64{7}, 7}} {
+		if got := Median(c.in); got != c.want {
+			t.Errorf("Median(%v) = %g, want %g", c.in, got, c.want)
+		}
+	}
+	if !math.IsNaN(Median(nil)) {
+		t.Error("Median(nil) is not NaN")
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	s := summarize([]float64{2, 1, 4}, 8e9, 8)
+	if s.MedianSeconds != 2 || s.BestSeconds != 1 || s.PerSecond != 0.5 || s.MedianGFLOPs != 4 || s.BestGFLOPs != 8 ||
+		s.PeakFraction != 0.5 {
+		t.Errorf("summarize = %+v", s)
+	}
+}
+
+// TestServe drives the Go worker through the protocol on the test backend: the VAE workload (a
+// small graph), a block of steps, a small matmul, and the error answers.
+func TestServe(t *testing.T) {
+	b, choice, err := backend.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	requests := strings.Join([]string{
+		`{"cmd": "info"}`,
+		`{"cmd": "steps", "n": 1}`,
+		`{"cmd": "setup", "workload": "vae"}`,
+		`{"cmd": "steps", "n": 2}`,
+		`{"cmd": "release"}`,
+		`{"cmd": "matmul", "size": 64, "n": 2}`,
+		`{"cmd": "setup", "workload": "vaal"}`,
+		`{"cmd": "nonsense"}`,
+		`{"cmd": "quit"}`,
+		`{"cmd": "info"}`, // after quit: never answered
+	}, "\n")
+	var out bytes.Buffer
+	if err := Serve(strings.NewReader(requests), &out, b, choice.Config); err != nil {
+		t.Fatal(err)
+	}
+	var responses []Response
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		rest, found := strings.CutPrefix(line, ResponsePrefix)
+		if !found {
+			t.Fatalf("response line without the prefix: %q", line)
+		}
+		var r Response
+		if err := json.Unmarshal([]byte(rest), &r); err != nil {
+			t.Fatal(err)
+		}
+		responses = append(responses, r)
+	}
+	if len(responses) != 8 {
+		t.Fatalf("got %d responses, want 8: %s", len(responses), out.String())
+	}
+	checks := []struct {
+		ok      bool
+		seconds int
+	}{{true, 0}, {false, 0}, {true, 1}, {true, 2}, {true, 0}, {true, 2}, {false, 0}, {false, 0}}
+	for i, c := range checks {
+		r := responses[i]
+		if r.OK != c.ok || len(r.Seconds) != c.seconds {
+			t.Errorf("response %d = %+v, want ok=%v with %d timings", i, r, c.ok, c.seconds)
+		}
+		for _, s := range r.Seconds {
+			if !(s > 0) {
+				t.Errorf("response %d: timing %g, want > 0", i, s)
+			}
+		}
+	}
+	if responses[0].Info["side"] != "go" || responses[0].Info["backend"] != choice.Config {
+		t.Errorf("info = %v", responses[0].Info)
+	}
+	if !strings.Contains(responses[6].Error, "lib/active") {
+		t.Errorf("the VAAL setup error %q does not say that lib/active is missing", responses[6].Error)
+	}
+}
+
+// TestRunWithFakeWorkers runs the orchestration end to end with two scripted workers (shell
+// scripts answering fixed timings), so that alternation, medians, ratios and the table are checked
+// without training anything.
+func TestRunWithFakeWorkers(t *testing.T) {
+	fake := func(step, matmul string) Column {
+		script := `while read -r line; do case "$line" in
+*'"info"'*) echo 'advlab-bench {"ok":true,"info":{"backend":"fake"}}';;
+*'"setup"'*) echo 'noise a library printed'; echo 'advlab-bench {"ok":true,"seconds":[9]}';;
+*'"steps"'*) echo 'advlab-bench {"ok":true,"seconds":[` + step + `,` + step + `]}';;
+*'"matmul"'*) echo 'advlab-bench {"ok":true,"seconds":[` + matmul + `]}';;
+*'"release"'*) echo 'advlab-bench {"ok":true}';;
+*'"quit"'*) exit 0;;
+esac; done`
+		return Column{Command: "/bin/sh", Args: []string{"-c", script}}
+	}
+	goColumn, torchColumn := fake("0.5", "0.25"), fake("0.25", "0.125")
+	goColumn.Name, torchColumn.Name, torchColumn.Torch = "advlab", "torch", true
+	broken := Column{Name: "broken", Command: "/nonexistent/worker"}
+	report, err := Run(Options{Columns: []Column{goColumn, torchColumn, broken}, Workloads: []string{"dcgan28", "vaal"},
+		Rounds: 2, StepsPerBlock: 2, MatmulSize: 1024, MatmulRuns: 1, Log: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if report.Columns[2].Error == "" {
+		t.Error("the broken column has no error")
+	}
+	if got := report.Columns[0].Matmul.BestGFLOPs; math.Abs(got-MatmulFLOPs(1024)/0.25/1e9) > 1e-9 {
+		t.Errorf("matmul peak %g", got)
+	}
+	w := report.Workloads[0]
+	goResult, torchResult := w.Columns[0], w.Columns[1]
+	if len(goResult.Steps.Seconds) != 4 || goResult.FirstStepSeconds != 9 || goResult.RatioToTorch != 2 ||
+		goResult.ImagesPerSecond != 128 || torchResult.RatioToTorch != 0 {
+		t.Errorf("advlab column %+v (steps %+v), torch column %+v", goResult, goResult.Steps, torchResult)
+	}
+	if report.Workloads[1].Workload.Unavailable == "" {
+		t.Error("vaal is not reported as unavailable")
+	}
+	var table strings.Builder
+	if err := report.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"dcgan28", "2.00x", "vaal skipped: lib/active does not exist yet", "broken"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("the table lacks %q:\n%s", want, table.String())
+		}
+	}
+}

@@ -1,0 +1,122 @@
+package bench
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// Column is one side of the comparison: a worker process and how to start it.
+type Column struct {
+	// Name labels the column in the report ("go", "torch", "go onnx:cpu", ...).
+	Name string `json:"name"`
+	// Torch marks the PyTorch column, the reference of the ratios.
+	Torch bool `json:"torch,omitempty"`
+	// Command and Args start the worker; Env is added to the inherited environment.
+	Command string   `json:"command"`
+	Args    []string `json:"args,omitempty"`
+	Env     []string `json:"env,omitempty"`
+}
+
+// worker is a running worker process.
+type worker struct {
+	column Column
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	lines  chan string // response lines; closed when the worker's stdout ends
+	done   chan error  // the process's exit status
+}
+
+// startWorker starts the column's worker process. Its stderr and any stdout lines that are not
+// responses go to log.
+func startWorker(c Column, log io.Writer) (*worker, error) {
+	cmd := exec.Command(c.Command, c.Args...)
+	cmd.Env = append(os.Environ(), c.Env...)
+	cmd.Stderr = log
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("bench: starting the %s worker (%s): %w", c.Name, c.Command, err)
+	}
+	w := &worker{column: c, cmd: cmd, stdin: stdin, lines: make(chan string), done: make(chan error, 1)}
+	go func() {
+		scanner := bufio.NewScanner(stdout)
+		scanner.Buffer(make([]byte, 1<<20), 1<<20)
+		for scanner.Scan() {
+			line := scanner.Text()
+			if rest, found := strings.CutPrefix(line, ResponsePrefix); found {
+				w.lines <- rest
+			} else {
+				fmt.Fprintf(log, "[%s] %s\n", c.Name, line)
+			}
+		}
+		close(w.lines)
+		w.done <- cmd.Wait()
+	}()
+	return w, nil
+}
+
+// call sends one request and waits up to timeout for its response.
+func (w *worker) call(req Request, timeout time.Duration) (Response, error) {
+	encoded, err := json.Marshal(req)
+	if err != nil {
+		return Response{}, err
+	}
+	if _, err := fmt.Fprintf(w.stdin, "%s\n", encoded); err != nil {
+		return Response{}, fmt.Errorf("bench: %s worker: %w", w.column.Name, err)
+	}
+	select {
+	case line, open := <-w.lines:
+		if !open {
+			return Response{}, fmt.Errorf("bench: the %s worker exited during %q: %v", w.column.Name, req.Cmd, <-w.done)
+		}
+		var resp Response
+		if err := json.Unmarshal([]byte(line), &resp); err != nil {
+			return Response{}, fmt.Errorf("bench: %s worker: bad response %q: %w", w.column.Name, line, err)
+		}
+		if !resp.OK {
+			return resp, fmt.Errorf("bench: %s worker, %q: %s", w.column.Name, req.Cmd, resp.Error)
+		}
+		return resp, nil
+	case <-time.After(timeout):
+		w.kill()
+		return Response{}, fmt.Errorf("bench: the %s worker did not answer %q within %s; stopped it", w.column.Name,
+			req.Cmd, timeout)
+	}
+}
+
+// close asks the worker to quit and waits for it (killing it after a grace period).
+func (w *worker) close() {
+	if w.cmd.ProcessState != nil {
+		return
+	}
+	_, _ = fmt.Fprintf(w.stdin, "{\"cmd\": \"quit\"}\n")
+	_ = w.stdin.Close()
+	go func() { // drain: the reader goroutine blocks on w.lines otherwise.
+		for range w.lines {
+		}
+	}()
+	select {
+	case <-w.done:
+	case <-time.After(10 * time.Second):
+		w.kill()
+	}
+}
+
+// kill stops the worker process (only the one this package started).
+func (w *worker) kill() {
+	if w.cmd.Process != nil {
+		_ = w.cmd.Process.Kill()
+	}
+}

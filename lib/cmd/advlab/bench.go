@@ -1,0 +1,199 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/advlab/advlab/lib/backend"
+	"github.com/advlab/advlab/lib/bench"
+)
+
+func init() {
+	register("bench", "time training steps next to PyTorch: advlab bench [-quick] [-out FILE] (see `advlab bench -h`)", runBench)
+}
+
+// runBench runs the benchmark (lib/bench), a worker of it (-worker), or a CPU profile (-cpuprofile).
+func runBench(args []string) error {
+	fs := newFlags("bench", "bench [-quick] [-out build/bench.json] [-also onnx:cpu] [-workloads dcgan28,vae] [flags]")
+	quick := fs.Bool("quick", false, "smoke run: one round of one step per column, a 512³ matmul")
+	out := fs.String("out", "build/bench.json", "write the JSON report here (empty: do not write)")
+	rounds := fs.Int("rounds", 0, "alternation rounds (0: 4, or 1 with -quick)")
+	steps := fs.Int("steps", 0, "steps per column per round (0: 3, or 1 with -quick)")
+	workloads := fs.String("workloads", "", "comma-separated workloads (default all: dcgan28,dcgan64,vae,vaal)")
+	matmul := fs.Int("matmul", 0, "matrix size of the peak measurement (0: 2048, or 512 with -quick)")
+	also := fs.String("also", "", "comma-separated further GOMLX_BACKEND values to time as extra columns (e.g. onnx:cpu)")
+	python := fs.String("python", "/usr/bin/python3", "the Python that runs the PyTorch column (empty: no PyTorch column)")
+	torchScript := fs.String("torch-script", "scripts/bench/torch_bench.py", "the PyTorch worker script")
+	notebook := fs.String("notebook", "", "a JSON file from scripts/bench/notebook_latency.py to include in the report")
+	worker := fs.Bool("worker", false, "internal: serve the worker protocol on stdin/stdout")
+	cpuProfile := fs.String("cpuprofile", "", "profile -profile-steps steps of -profile in this process (after the first step) into this file, and exit")
+	profileWorkload := fs.String("profile", "dcgan28", "the workload -cpuprofile profiles")
+	profileSteps := fs.Int("profile-steps", 1, "the number of steps -cpuprofile profiles")
+	table := fs.String("table", "", "print the table of a JSON report written earlier, and exit")
+	timeout := fs.Duration("timeout", 10*time.Minute, "the longest one worker request (a setup or a block of steps) may take")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError("unexpected arguments %q", fs.Args())
+	}
+	if *worker {
+		b, choice, err := backend.New()
+		if err != nil {
+			return err
+		}
+		return bench.Serve(os.Stdin, os.Stdout, b, choice.Config)
+	}
+	if *table != "" {
+		content, err := os.ReadFile(*table)
+		if err != nil {
+			return err
+		}
+		var report bench.Report
+		if err := json.Unmarshal(content, &report); err != nil {
+			return fmt.Errorf("%s: %w", *table, err)
+		}
+		return report.WriteTable(os.Stdout)
+	}
+	if *cpuProfile != "" {
+		return profileBench(*cpuProfile, *profileWorkload, *profileSteps)
+	}
+
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	columns := []bench.Column{{Name: "advlab", Command: self, Args: []string{"bench", "-worker"}}}
+	if *python != "" {
+		threads := os.Getenv("OMP_NUM_THREADS")
+		if threads == "" {
+			threads = strconv.Itoa(bench.NumCPU())
+		}
+		blasThreads := os.Getenv("OPENBLAS_NUM_THREADS")
+		if blasThreads == "" {
+			blasThreads = "1" // BLAS threads on top of intra-op threads oversubscribe the cores.
+		}
+		// OpenMP threads that spin while they wait (GNU OpenMP's default) make every parallel region
+		// wait out a scheduler time slice when another process holds a core: up to 10x slower steps
+		// on a shared machine (docs/performance.md). Passive waiting avoids that.
+		waitPolicy := os.Getenv("OMP_WAIT_POLICY")
+		if waitPolicy == "" {
+			waitPolicy = "PASSIVE"
+		}
+		columns = append(columns, bench.Column{Name: "torch", Torch: true, Command: *python,
+			Args: []string{*torchScript, "--serve"},
+			Env: []string{"OMP_NUM_THREADS=" + threads, "OPENBLAS_NUM_THREADS=" + blasThreads,
+				"OMP_WAIT_POLICY=" + waitPolicy}})
+	}
+	for _, config := range splitList(*also) {
+		columns = append(columns, bench.Column{Name: "advlab@" + config, Command: self, Args: []string{"bench", "-worker"},
+			Env: []string{backend.EnvVar + "=" + config}})
+	}
+
+	opts := bench.Options{Columns: columns}
+	if *quick {
+		opts = bench.QuickOptions(columns)
+	}
+	if *rounds > 0 {
+		opts.Rounds = *rounds
+	}
+	if *steps > 0 {
+		opts.StepsPerBlock = *steps
+	}
+	if *matmul > 0 {
+		opts.MatmulSize = *matmul
+	}
+	opts.Workloads = splitList(*workloads)
+	opts.Timeout = *timeout
+
+	report, runErr := bench.Run(opts)
+	if report == nil {
+		return runErr
+	}
+	if *notebook != "" {
+		content, err := os.ReadFile(*notebook)
+		if err != nil {
+			return fmt.Errorf("reading the notebook latency: %w", err)
+		}
+		if !json.Valid(content) {
+			return fmt.Errorf("%s is not JSON", *notebook)
+		}
+		report.Notebook = json.RawMessage(content)
+	}
+	fmt.Println()
+	if err := report.WriteTable(os.Stdout); err != nil {
+		return err
+	}
+	if *out != "" {
+		encoded, err := json.MarshalIndent(report, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(*out, append(encoded, '\n'), 0o644); err != nil {
+			return err
+		}
+		fmt.Printf("\nwrote %s\n", *out)
+	}
+	return runErr
+}
+
+// profileBench runs the first (compiling) step of a workload, then writes a CPU profile of the
+// next steps to path.
+func profileBench(path, workloadName string, steps int) error {
+	w, err := bench.LookupWorkload(workloadName)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	b, choice, err := backend.New()
+	if err != nil {
+		return err
+	}
+	step, err := bench.NewStepper(b, w)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := step(); err != nil {
+		return err
+	}
+	fmt.Printf("%s on %s: first step (compilation included) %.2fs\n", w.Name, choice, time.Since(start).Seconds())
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return err
+	}
+	for i := range max(steps, 1) {
+		start := time.Now()
+		if err := step(); err != nil {
+			pprof.StopCPUProfile()
+			return err
+		}
+		fmt.Printf("profiled step %d: %.3fs\n", i+1, time.Since(start).Seconds())
+	}
+	pprof.StopCPUProfile()
+	fmt.Printf("wrote %s (read it with: go tool pprof -top %s)\n", path, path)
+	return nil
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var items []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			items = append(items, item)
+		}
+	}
+	return items
+}

@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+"""PyTorch side of `make bench`: the same architectures and training steps advlab times.
+
+Run with Debian's PyTorch (python3-torch, with libopenblas0-pthread for a fast BLAS):
+
+    OMP_NUM_THREADS=$(nproc) OPENBLAS_NUM_THREADS=1 /usr/bin/python3 scripts/bench/torch_bench.py
+
+Alone it times every workload (first step, then the median of --steps steps) and prints a table.
+With --serve it is the PyTorch worker of `advlab bench` (lib/bench): it reads one JSON request per
+line on stdin and answers each with a line "advlab-bench {json}" on stdout, so that the Go program
+can alternate blocks of PyTorch steps with blocks of advlab steps:
+
+    {"cmd": "info"}                          -> {"ok": true, "info": {...}}
+    {"cmd": "setup", "workload": "dcgan28"}  -> {"ok": true, "seconds": [first step]}
+    {"cmd": "steps", "n": 3}                 -> {"ok": true, "seconds": [...]}
+    {"cmd": "release"}                       -> {"ok": true}
+    {"cmd": "matmul", "size": 2048, "n": 2}  -> {"ok": true, "seconds": [...]}
+    {"cmd": "quit"}
+
+The networks are scripts/fixtures/gan_steps.py's (the PyTorch twins of lib/models that the parity
+fixtures come from) at full width:
+
+  * dcgan28: the TensorFlow DCGAN tutorial with Keras batch norm and 'same' padding, plus the
+    tutorial's Dropout(0.3) after each discriminator LeakyReLU (the fixtures leave it out because
+    dropout masks cannot be matched; advlab's models.DCGAN28Tutorial has it);
+  * dcgan64: pytorch/examples' dcgan, nz 100, ngf = ndf = 64, one channel;
+  * vae: pytorch/examples/vae (784-400-20).
+
+The GAN step is pytorch/examples' dcgan: D on the real batch and on the detached fake batch, D's
+Adam step, then G's loss through the updated D and G's Adam step. Data are random tensors of the
+real shapes; fresh latent vectors are drawn every step, as advlab's trainer does.
+"""
+
+import argparse
+import glob
+import json
+import os
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "fixtures"))
+from gan_steps import dcgan28, dcgan64  # noqa: E402
+
+RESPONSE_PREFIX = "advlab-bench "
+WORKLOADS = {"dcgan28": 64, "dcgan64": 64, "vae": 128}
+
+
+def with_dropout(d, rate):
+    """Inserts Dropout(rate) after every LeakyReLU of a Sequential discriminator."""
+    layers = []
+    for layer in d:
+        layers.append(layer)
+        if isinstance(layer, nn.LeakyReLU):
+            layers.append(nn.Dropout(rate))
+    return nn.Sequential(*layers)
+
+
+class VAE(nn.Module):
+    """pytorch/examples/vae: fc1 784->400, fc21/fc22 400->20, fc3 20->400, fc4 400->784."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 400)
+        self.fc21 = nn.Linear(400, 20)
+        self.fc22 = nn.Linear(400, 20)
+        self.fc3 = nn.Linear(20, 400)
+        self.fc4 = nn.Linear(400, 784)
+
+    def forward(self, x):
+        h = F.relu(self.fc1(x.view(-1, 784)))
+        mu, logvar = self.fc21(h), self.fc22(h)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        return self.fc4(F.relu(self.fc3(z))), mu, logvar
+
+
+def gan_stepper(g, d, batch, nz, shape):
+    """Returns a function running one pytorch/examples dcgan step on random data of shape (C, H, W)."""
+    opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
+    opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
+    g.train()
+    d.train()
+    real = torch.rand(batch, *shape) * 2 - 1
+    ones, zeros = torch.ones(batch), torch.zeros(batch)
+
+    def step():
+        z = torch.randn(batch, nz)
+        # (1) Update D network: maximize log(D(x)) + log(1 - D(G(z))).
+        d.zero_grad()
+        real_logits = d(real).view(-1)
+        fake = g(z)
+        fake_logits = d(fake.detach()).view(-1)
+        err_d = F.binary_cross_entropy_with_logits(real_logits, ones) + \
+            F.binary_cross_entropy_with_logits(fake_logits, zeros)
+        err_d.backward()
+        opt_d.step()
+        # (2) Update G network: maximize log(D(G(z))).
+        g.zero_grad()
+        after_logits = d(fake).view(-1)
+        err_g = F.binary_cross_entropy_with_logits(after_logits, ones)
+        err_g.backward()
+        opt_g.step()
+        return err_d.item() + err_g.item()
+
+    return step
+
+
+def vae_stepper(batch):
+    """Returns a function running one pytorch/examples/vae Adam step on random images in [0, 1]."""
+    model = VAE()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model.train()
+    x = torch.rand(batch, 1, 28, 28)
+
+    def step():
+        opt.zero_grad()
+        logits, mu, logvar = model(x)
+        bce = F.binary_cross_entropy_with_logits(logits, x.view(-1, 784), reduction="sum")
+        kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+        loss = bce + kld
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return step
+
+
+def make_stepper(name):
+    batch = WORKLOADS[name]
+    torch.manual_seed(1)
+    if name == "dcgan28":
+        g, d, _, _ = dcgan28(256, 128, 64, 64, 128, 100)
+        return gan_stepper(g, with_dropout(d, 0.3), batch, 100, (1, 28, 28))
+    if name == "dcgan64":
+        g, d, _, _ = dcgan64(100, 64, 64, 1)
+        return gan_stepper(g, d, batch, 100, (1, 64, 64))
+    if name == "vae":
+        return vae_stepper(batch)
+    raise ValueError(f"unknown workload {name!r} (known: {', '.join(WORKLOADS)})")
+
+
+def time_steps(step, n):
+    seconds = []
+    for _ in range(n):
+        start = time.perf_counter()
+        step()
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def time_matmul(size, n):
+    a, b = torch.rand(size, size) - 0.5, torch.rand(size, size) - 0.5
+    torch.mm(a, b)  # warm-up (thread pool, allocations)
+    seconds = []
+    for _ in range(n):
+        start = time.perf_counter()
+        torch.mm(a, b).sum().item()
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def info():
+    # Debian's BLAS alternative (OpenBLAS with libopenblas0-pthread, else the slow reference BLAS).
+    blas = next(iter(sorted(glob.glob("/usr/lib/*-linux-gnu/libblas.so.3"))), "")
+    return {"side": "torch", "torch": torch.__version__, "threads": str(torch.get_num_threads()),
+            "blas": os.path.realpath(blas) if blas else "unknown",
+            "python": sys.version.split()[0],
+            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", ""),
+            "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", ""),
+            "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "")}
+
+
+def serve():
+    """Answers the worker protocol on stdin/stdout."""
+    step = None
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            req = json.loads(line)
+            cmd = req.get("cmd")
+            resp = {"ok": True}
+            if cmd == "quit":
+                return
+            if cmd == "info":
+                resp["info"] = info()
+            elif cmd == "setup":
+                step = None
+                step = make_stepper(req["workload"])
+                resp["seconds"] = time_steps(step, 1)
+            elif cmd == "steps":
+                if step is None:
+                    raise RuntimeError("steps before a successful setup")
+                resp["seconds"] = time_steps(step, max(int(req.get("n", 1)), 1))
+            elif cmd == "release":
+                step = None
+            elif cmd == "matmul":
+                resp["seconds"] = time_matmul(int(req["size"]), max(int(req.get("n", 1)), 1))
+            else:
+                raise ValueError(f"unknown command {cmd!r}")
+        except Exception as err:  # reported to the Go side, which goes on without this column
+            resp = {"ok": False, "error": f"{type(err).__name__}: {err}"}
+        print(RESPONSE_PREFIX + json.dumps(resp), flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--serve", action="store_true", help="speak the worker protocol of `advlab bench`")
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per workload (standalone)")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated workloads (standalone)")
+    parser.add_argument("--matmul", type=int, default=2048, help="matrix size of the peak measurement (standalone)")
+    args = parser.parse_args()
+    if args.serve:
+        serve()
+        return
+    print(json.dumps(info()))
+    mm = time_matmul(args.matmul, 3)
+    print(f"matmul {args.matmul}^3 float32: best {2 * args.matmul ** 3 / min(mm) / 1e9:.1f} GFLOP/s")
+    for name in filter(None, args.workloads.split(",")):
+        step = make_stepper(name)
+        first = time_steps(step, 1)[0]
+        median = statistics.median(time_steps(step, args.steps))
+        print(f"{name:8s} batch {WORKLOADS[name]:4d}  first step {first:.3f}s  step (median of {args.steps}) "
+              f"{median:.3f}s  {WORKLOADS[name] / median:.1f} images/s")
+
+
+if __name__ == "__main__":
+    main()
