@@ -329,10 +329,14 @@ func (t *Trainer) checkDivergence(m StepMetrics) error {
 		t.lowDLoss = 0
 	}
 	if t.lowDLoss >= t.cfg.DivergencePatience {
+		advice := "one-sided label smoothing (RealTarget 0.9), a lower D learning rate, Gaussian input noise for D, " +
+			"or LeakyReLU activations and N(0, 0.02) weights (DCGAN's) in both networks"
+		if t.cfg.Loss == Minimax {
+			advice = "the non-saturating generator loss (its gradient does not vanish when D rejects the samples), " + advice
+		}
 		return fmt.Errorf("%w at step %d: the discriminator loss stayed below %g for %d steps (D(x)=%.3f, D(G(z))=%.3f): "+
-			"D wins and G gets no useful gradient. Try one-sided label smoothing (RealTarget 0.9), a lower D learning "+
-			"rate, Gaussian input noise for D, or the non-saturating loss", ErrDiverged, m.Step, t.cfg.DivergenceFloor,
-			t.lowDLoss, m.DReal, m.DFakeBefore)
+			"D wins and G gets no useful gradient. Try %s", ErrDiverged, m.Step, t.cfg.DivergenceFloor,
+			t.lowDLoss, m.DReal, m.DFakeBefore, advice)
 	}
 	return nil
 }
