@@ -162,6 +162,7 @@ func (d *Dashboard) Done() {
 	if d.pending || !d.rendered {
 		d.renderLocked(d.now())
 	}
+	flush()
 }
 
 // mergeLocked folds u into d.latest, keeping the fields u leaves empty.

@@ -37,12 +37,13 @@ func Image(img image.Image) {
 		showError(err)
 		return
 	}
-	gonbui.DisplayPng(data)
+	PNG(data)
 }
 
 // PNG shows an encoded PNG image in the cell's output.
 func PNG(data []byte) {
 	gonbui.DisplayPng(data)
+	flush()
 }
 
 // SVG shows an SVG document in the cell's output, inline in the HTML so that
@@ -51,17 +52,26 @@ func SVG(svg []byte) {
 	if !gonbui.IsNotebook {
 		return
 	}
-	gonbui.DisplayHTML("<div>" + inlineSVG(svg) + "</div>")
+	HTML("<div>" + inlineSVG(svg) + "</div>")
 }
 
 // Markdown shows Markdown text (with $LaTeX$ formulas) in the cell's output.
 func Markdown(markdown string) {
 	gonbui.DisplayMarkdown(markdown)
+	flush()
 }
 
 // HTML shows an HTML fragment in the cell's output.
 func HTML(fragment string) {
 	gonbui.DisplayHTML(fragment)
+	flush()
+}
+
+// flush waits until GoNB has taken everything sent so far: a cell's program that exits right
+// after displaying something could otherwise lose that output (GoNB reads its pipe
+// asynchronously). A no-op outside a notebook.
+func flush() {
+	gonbui.Sync()
 }
 
 // Grid lays out n NHWC images as viz.Grid does and shows the grid. It
