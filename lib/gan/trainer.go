@@ -341,38 +341,16 @@ func (t *Trainer) checkDivergence(m StepMetrics) error {
 	return nil
 }
 
-// sampleChunk is the number of latent vectors generated per graph execution by Sample: one
-// compiled graph serves any count, and memory stays bounded for large counts.
-const sampleChunk = 256
-
 // Sample generates images from latent vectors z ([n, LatentDim], flat) with the generator in
-// inference mode: its batch norms use the statistics of each batch of up to 256 vectors (or the
-// running statistics with Config.SampleWithRunningStatistics), and nothing is updated. It returns
-// [n, h, w, c] flat.
+// inference mode: its batch norms use the statistics of each batch of up to
+// trainloop.SampleChunk vectors (or the running statistics with
+// Config.SampleWithRunningStatistics), and nothing is updated. It returns [n, h, w, c] flat.
 func (t *Trainer) Sample(z []float32) ([]float32, error) {
-	latent := t.cfg.LatentDim
-	if len(z) == 0 || len(z)%latent != 0 {
-		return nil, fmt.Errorf("gan: Sample got %d latent values, want a multiple of LatentDim=%d", len(z), latent)
+	images, err := trainloop.InChunks(z, t.cfg.LatentDim, t.sampleOnce)
+	if err != nil {
+		return nil, fmt.Errorf("gan: Sample: %w", err)
 	}
-	n := len(z) / latent
-	if n <= sampleChunk {
-		return t.sampleOnce(z, n)
-	}
-	h, w, c := t.images.Shape()
-	size := h * w * c
-	out := make([]float32, 0, n*size)
-	chunk := make([]float32, sampleChunk*latent)
-	for start := 0; start < n; start += sampleChunk {
-		count := min(sampleChunk, n-start)
-		clear(chunk)
-		copy(chunk, z[start*latent:(start+count)*latent])
-		images, err := t.sampleOnce(chunk, sampleChunk)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, images[:count*size]...)
-	}
-	return out, nil
+	return images, nil
 }
 
 func (t *Trainer) sampleOnce(z []float32, n int) ([]float32, error) {

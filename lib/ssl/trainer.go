@@ -406,15 +406,17 @@ func (t *Trainer) Sample(z []float32) ([]float32, error) {
 	if t.gen == nil {
 		return nil, errors.New("ssl: the supervised baseline has no generator")
 	}
-	d := t.cfg.LatentDim
-	if len(z) == 0 || len(z)%d != 0 {
-		return nil, fmt.Errorf("ssl: Sample got %d latent values, want a multiple of LatentDim=%d", len(z), d)
-	}
-	outputs, err := t.sample.Call(tensors.FromFlatDataAndDimensions(z, len(z)/d, d))
+	images, err := trainloop.InChunks(z, t.cfg.LatentDim, func(chunk []float32, n int) ([]float32, error) {
+		outputs, err := t.sample.Call(tensors.FromFlatDataAndDimensions(chunk, n, t.cfg.LatentDim))
+		if err != nil {
+			return nil, err
+		}
+		return tensors.MustCopyFlatData[float32](outputs[0]), nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("ssl: sampling: %w", err)
 	}
-	return tensors.MustCopyFlatData[float32](outputs[0]), nil
+	return images, nil
 }
 
 // SampleRandom generates n images from fresh latent draws of a generator seeded by seed (it does

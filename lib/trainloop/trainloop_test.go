@@ -225,3 +225,38 @@ func TestStateSaveLoad(t *testing.T) {
 		}
 	}
 }
+
+// TestInChunks checks that InChunks splits a large request into chunks of at most SampleChunk
+// vectors, never pads, and keeps the outputs in order.
+func TestInChunks(t *testing.T) {
+	const latent = 2
+	n := 2*SampleChunk + 5
+	z := make([]float32, n*latent)
+	for i := range z {
+		z[i] = float32(i / latent) // vector k holds the value k twice
+	}
+	var sizes []int
+	out, err := InChunks(z, latent, func(chunk []float32, count int) ([]float32, error) {
+		sizes = append(sizes, count)
+		if len(chunk) != count*latent {
+			t.Fatalf("chunk of %d values for %d vectors", len(chunk), count)
+		}
+		images := make([]float32, count) // one "pixel" per image: the vector's index
+		for i := range images {
+			images[i] = chunk[i*latent]
+		}
+		return images, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sizes) != 3 || sizes[0] != SampleChunk || sizes[1] != SampleChunk || sizes[2] != 5 {
+		t.Errorf("chunk sizes %v, want [%d %d 5]", sizes, SampleChunk, SampleChunk)
+	}
+	if len(out) != n || out[0] != 0 || out[n-1] != float32(n-1) || out[SampleChunk] != SampleChunk {
+		t.Errorf("outputs out of order: len %d, first %v, last %v", len(out), out[0], out[len(out)-1])
+	}
+	if _, err := InChunks(make([]float32, 3), latent, nil); err == nil {
+		t.Error("3 values with latent size 2 accepted")
+	}
+}
