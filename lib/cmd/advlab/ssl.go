@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/advlab/advlab/lib/backend"
+	"github.com/advlab/advlab/lib/data"
+	"github.com/advlab/advlab/lib/models"
+	"github.com/advlab/advlab/lib/progress"
+	"github.com/advlab/advlab/lib/ssl"
+	"github.com/advlab/advlab/lib/viz"
+)
+
+func init() {
+	trainJobs["ssl"] = runTrainSSL
+}
+
+// sslMetrics is what `advlab train ssl` writes to metrics.json.
+type sslMetrics struct {
+	Arch       string `json:"arch"`
+	Dataset    string `json:"dataset"`
+	Labels     int    `json:"labels"`
+	Supervised bool   `json:"supervised_only"`
+	Steps      int    `json:"steps"`
+	Epochs     int    `json:"epochs"`
+	BatchSize  int    `json:"batch_size"`
+	Seed       uint64 `json:"seed"`
+	// TestError is the fraction of the test set misclassified at the end (0.0093 is the paper's
+	// 0.93%); TestErrors and TestImages are its counts.
+	TestError  float64 `json:"test_error"`
+	TestErrors int     `json:"test_errors"`
+	TestImages int     `json:"test_images"`
+	// Seconds is the training time of this run, evaluations excluded.
+	Seconds        float64 `json:"seconds"`
+	SecondsPerStep float64 `json:"seconds_per_step"`
+	Backend        string  `json:"backend"`
+	// Evaluations are the periodic test errors of -eval-every.
+	Evaluations []sslEvaluation    `json:"evaluations,omitempty"`
+	History     []ssl.EpochMetrics `json:"epoch_history,omitempty"`
+}
+
+// sslEvaluation is one periodic test-set measurement.
+type sslEvaluation struct {
+	Step         int     `json:"step"`
+	TrainSeconds float64 `json:"train_seconds"`
+	TestError    float64 `json:"test_error"`
+}
+
+func runTrainSSL(args []string) error {
+	fs := newFlags("train ssl", "train ssl -labels 100 -steps N -seed S -out DIR [-supervised] [flags]")
+	arch := fs.String("arch", "mlp", "architecture: mlp (openai/improved-gan's MNIST model: Gaussian-noise MLP with weight norm) or conv (a small conv net against the DCGAN-28 generator)")
+	dataset := fs.String("dataset", "mnist", "training data: mnist or fashion (28x28 grey-scale, 10 classes)")
+	labels := fs.Int("labels", 100, "labelled training images in all, the same number per class (100: 10 per class, the paper's setting)")
+	steps := fs.Int("steps", 6000, "updates to run in this call (600 make one epoch of MNIST at batch 100; with -resume, added to the checkpoint's)")
+	batch := fs.Int("batch", 100, "labelled, unlabelled and generated images per step")
+	lr := fs.Float64("lr", 0.003, "Adam learning rate of both networks (the reference's 0.003)")
+	seed := fs.Uint64("seed", 1, "random seed: which images are labelled, weights, noise and batch order")
+	supervised := fs.Bool("supervised", false, "train the same classifier on the labelled images alone (the baseline)")
+	evalEvery := fs.Int("eval-every", 600, "measure the test error every N steps (0: only at the end)")
+	checkpointEvery := fs.Int("checkpoint-every", 1000, "write DIR/ssl.ckpt every N steps (and on Ctrl-C and at the end)")
+	out := fs.String("out", "", "output directory (required): ssl.ckpt, samples.png, test_error.svg, metrics.json")
+	resume := fs.Bool("resume", false, "continue from DIR/ssl.ckpt")
+	smoke := fs.Bool("smoke", false, "a seconds-long end-to-end run: 2,000 training and 500 test images, 20 steps")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return usageError("-out DIR is required")
+	}
+	if *steps < 0 || *batch < 2 || *lr <= 0 || *evalEvery < 0 || *checkpointEvery < 0 {
+		return usageError("-steps, -eval-every and -checkpoint-every must not be negative, -batch must be >= 2 and -lr > 0")
+	}
+	if *dataset != "mnist" && *dataset != "fashion" {
+		return usageError("-dataset %q: train ssl takes mnist or fashion (28x28 grey-scale, 10 classes)", *dataset)
+	}
+	if *labels < 10 || *labels%10 != 0 {
+		return usageError("-labels %d: want a positive multiple of the 10 classes (the same number per class)", *labels)
+	}
+	net, imageRange, err := sslArchitecture(*arch)
+	if err != nil {
+		return err
+	}
+
+	train, err := data.Load(*dataset, data.Train)
+	if err != nil {
+		return err
+	}
+	test, err := data.Load(*dataset, data.Test)
+	if err != nil {
+		return err
+	}
+	dataInit := 0 // the default, 500 images
+	if *smoke {
+		train, test = train.Subset(firstN(2000, train.N)), test.Subset(firstN(500, test.N))
+		*steps, *evalEvery, dataInit = 20, 10, 100
+	}
+	labelled, unlabelled, err := ssl.SplitLabelled(train, *labels/10, int64(*seed), imageRange)
+	if err != nil {
+		return err
+	}
+	testImages := ssl.All(test, imageRange)
+	cfg := ssl.Config{BatchSize: *batch, LearningRate: *lr, Seed: *seed, DataInit: dataInit}
+	b, choice, err := backend.New()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, choice)
+	var trainer *ssl.Trainer
+	if *supervised {
+		trainer, err = ssl.NewSupervised(b, cfg, net.Discriminator, labelled)
+	} else {
+		trainer, err = ssl.New(b, cfg, net.Discriminator, net.Generator, labelled, unlabelled)
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	ckpt := filepath.Join(*out, "ssl.ckpt")
+	if *resume {
+		if err := trainer.Load(ckpt); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "resumed from %s at step %d\n", ckpt, trainer.StepCount())
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	startStep := trainer.StepCount()
+	bar := progress.NewBar(os.Stderr, startStep+*steps)
+	bar.StartStep = startStep
+	var evaluations []sslEvaluation
+	var evalTime time.Duration
+	var evalErr error
+	start := time.Now()
+	trainErr := trainer.Train(ctx, ssl.TrainOptions{
+		Steps: *steps, CheckpointPath: ckpt, CheckpointEvery: *checkpointEvery,
+		OnStep: func(m ssl.StepMetrics) {
+			bar.Update(m.Step, progress.Scalar{Name: "L_lab", Value: m.LossLab}, progress.Scalar{Name: "L_unl", Value: m.LossUnl},
+				progress.Scalar{Name: "G", Value: m.GLoss}, progress.Scalar{Name: "train err", Value: m.TrainError})
+			if *evalEvery == 0 || m.Step%*evalEvery != 0 || evalErr != nil {
+				return
+			}
+			evalStart := time.Now()
+			result, err := trainer.Evaluate(testImages)
+			evalTime += time.Since(evalStart)
+			if err != nil {
+				evalErr = err
+				return
+			}
+			e := sslEvaluation{Step: m.Step, TrainSeconds: (time.Since(start) - evalTime).Seconds(), TestError: result.ErrorRate}
+			evaluations = append(evaluations, e)
+			fmt.Fprintf(os.Stderr, "\nstep %d (%.0f s of training): test error %.2f%% (%d of %d)\n",
+				m.Step, e.TrainSeconds, 100*result.ErrorRate, result.Errors, result.Images)
+		},
+	})
+	seconds := (time.Since(start) - evalTime).Seconds()
+	bar.Done()
+	if trainErr != nil {
+		return fmt.Errorf("%w (state saved in %s; continue with -resume)", trainErr, ckpt)
+	}
+	if evalErr != nil {
+		return evalErr
+	}
+	final, err := trainer.Evaluate(testImages)
+	if err != nil {
+		return err
+	}
+	result := sslMetrics{Arch: *arch, Dataset: *dataset, Labels: *labels, Supervised: *supervised,
+		Steps: trainer.StepCount(), Epochs: trainer.EpochCount(), BatchSize: *batch, Seed: *seed,
+		TestError: final.ErrorRate, TestErrors: final.Errors, TestImages: final.Images, Seconds: seconds,
+		Backend: choice.Config, Evaluations: evaluations, History: trainer.Epochs()}
+	if done := trainer.StepCount() - startStep; done > 0 {
+		result.SecondsPerStep = seconds / float64(done)
+	}
+	if err := writeSSLPictures(*out, trainer, evaluations, imageRange); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "test error %.2f%% (%d of %d test images) after %d steps with %d labels%s; results in %s\n",
+		100*final.ErrorRate, final.Errors, final.Images, trainer.StepCount(), *labels,
+		map[bool]string{true: " (supervised only)", false: ""}[*supervised], *out)
+	encoded, err := json.MarshalIndent(result, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(*out, "metrics.json"), append(encoded, '\n'), 0o644)
+}
+
+// sslArchitecture returns the networks for -arch and the pixel range their generator produces.
+func sslArchitecture(arch string) (models.GAN, data.Range, error) {
+	switch arch {
+	case "mlp":
+		return models.ImprovedGANMNIST(), data.RangeZeroOne, nil // sigmoid generator
+	case "conv":
+		return models.SSLConv28(), data.RangeMinusOneOne, nil // tanh generator
+	}
+	return models.GAN{}, data.RangeZeroOne, usageError("unknown -arch %q; valid: mlp, conv", arch)
+}
+
+// writeSSLPictures writes the generator's fixed-noise samples (semi-supervised runs) and the test
+// error curve of the periodic evaluations.
+func writeSSLPictures(dir string, trainer *ssl.Trainer, evaluations []sslEvaluation, r data.Range) error {
+	if !trainer.Supervised() && len(trainer.FixedNoise()) > 0 {
+		samples, err := trainer.Sample(trainer.FixedNoise())
+		if err != nil {
+			return err
+		}
+		h, w, c := trainer.ImageShape()
+		lo, hi := float32(0), float32(1)
+		if r == data.RangeMinusOneOne {
+			lo = -1
+		}
+		img, err := viz.Grid(samples, len(samples)/(h*w*c), h, w, c, viz.GridOptions{Range: &[2]float32{lo, hi}, Scale: 2})
+		if err != nil {
+			return err
+		}
+		if err := viz.SavePNG(filepath.Join(dir, "samples.png"), img); err != nil {
+			return err
+		}
+	}
+	if len(evaluations) == 0 {
+		return nil
+	}
+	steps := make([]float64, len(evaluations))
+	errs := make([]float64, len(evaluations))
+	for i, e := range evaluations {
+		steps[i], errs[i] = float64(e.Step), 100*e.TestError
+	}
+	chart := &viz.Chart{Title: "Test error during training", XLabel: "step", YLabel: "test error (%)",
+		Series: []viz.Series{{Name: "test error", X: steps, Y: errs}}}
+	return chart.Save(filepath.Join(dir, "test_error.svg"))
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/advlab/advlab/lib/data"
+)
+
+func TestTrainSSLFlagErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"ssl"}, "-out DIR is required"},
+		{[]string{"ssl", "-out", "x", "-labels", "15"}, "-labels 15: want a positive multiple of the 10 classes"},
+		{[]string{"ssl", "-out", "x", "-dataset", "cifar10"}, `-dataset "cifar10": train ssl takes mnist or fashion`},
+		{[]string{"ssl", "-out", "x", "-arch", "resnet"}, `unknown -arch "resnet"; valid: mlp, conv`},
+		{[]string{"ssl", "-out", "x", "-batch", "1"}, "-batch must be >= 2"},
+	} {
+		err := runTrain(tc.args)
+		if err == nil || !errors.Is(err, errUsage) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("advlab train %v: error %v, want a usage error containing %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// TestTrainSSLSmoke runs `advlab train ssl -smoke` (2,000 training images, 20 steps) for both
+// architectures when MNIST is in the data cache, checks what it writes, and resumes the mlp run for
+// 20 more steps.
+func TestTrainSSLSmoke(t *testing.T) {
+	if _, err := data.LoadWith("mnist", data.Train, data.FetchOptions{Offline: true}); err != nil {
+		t.Skipf("MNIST is not in the data cache, skipping the training smoke run: %v", err)
+	}
+	read := func(dir string) sslMetrics {
+		t.Helper()
+		raw, err := os.ReadFile(filepath.Join(dir, "metrics.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m sslMetrics
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	for _, arch := range []string{"mlp", "conv"} {
+		dir := filepath.Join(t.TempDir(), arch)
+		if err := runTrain([]string{"ssl", "-smoke", "-arch", arch, "-out", dir}); err != nil {
+			t.Fatal(err)
+		}
+		m := read(dir)
+		if m.Steps != 20 || m.TestImages != 500 || len(m.Evaluations) != 2 || m.Labels != 100 ||
+			m.TestError < 0 || m.TestError > 1 || float64(m.TestErrors)/500 != m.TestError {
+			t.Errorf("%s: metrics %+v, want 20 steps, 2 evaluations, 500 test images and a consistent error", arch, m)
+		}
+		for _, name := range []string{"ssl.ckpt", "samples.png", "test_error.svg"} {
+			if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+				t.Errorf("%s: %v", arch, err)
+			}
+		}
+		if arch != "mlp" {
+			continue
+		}
+		if err := runTrain([]string{"ssl", "-smoke", "-arch", arch, "-resume", "-out", dir}); err != nil {
+			t.Fatal(err)
+		}
+		if m := read(dir); m.Steps != 40 {
+			t.Errorf("resumed run ends at step %d, want 40", m.Steps)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "supervised")
+	if err := runTrain([]string{"ssl", "-smoke", "-supervised", "-out", dir}); err != nil {
+		t.Fatal(err)
+	}
+	if m := read(dir); !m.Supervised || m.Steps != 20 {
+		t.Errorf("supervised smoke run: %+v", m)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "samples.png")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the supervised baseline wrote samples.png (it has no generator): %v", err)
+	}
+}
