@@ -17,7 +17,8 @@ import (
 // (train_mnist_feature_matching.py; Salimans et al. 2016, §5.1), on 28x28x1 images in [0, 1] with
 // z ~ U(0, 1)^100:
 //
-// Discriminator (all dense layers weight-normalised, Salimans & Kingma 2016; the hidden layers'
+// Discriminator (all dense layers weight-normalised, Salimans & Kingma 2016, with directions drawn
+// from N(0, 0.1²) as the reference's, which sets how fast Adam turns them; the hidden layers'
 // scales are not trained, only set by the data-dependent initialisation; the output layer's scale
 // is trained): GaussianNoise σ0.3 → Dense 1000 → ReLU → [GaussianNoise σ0.5 → Dense → ReLU] for 500,
 // 250, 250, 250 → GaussianNoise σ0.5 → Dense 10. Its features (for feature matching) are the last
@@ -36,11 +37,11 @@ func ImprovedGANMNIST() GAN {
 			if i > 0 {
 				x = nn.GaussianNoise(scope.In("noise%d", i), x, 0.5) // [B, previous width]
 			}
-			x = relu(nn.WeightNormDense(scope.In("fc%d", i+1), x, width).FixedScale().Done()) // [B, width]
+			x = relu(nn.WeightNormDense(scope.In("fc%d", i+1), x, width).InitStddev(0.1).FixedScale().Done()) // [B, width]
 			features = x
 		}
-		x = nn.GaussianNoise(scope.In("noise5"), x, 0.5)                   // [B, 250]
-		return nn.WeightNormDense(scope.In("out"), x, 10).Done(), features // logits [B, 10], features [B, 250]
+		x = nn.GaussianNoise(scope.In("noise5"), x, 0.5)                                   // [B, 250]
+		return nn.WeightNormDense(scope.In("out"), x, 10).InitStddev(0.1).Done(), features // logits [B, 10], features [B, 250]
 	}
 	gen := func(scope *model.Scope, z *graph.Node) *graph.Node {
 		nn.SetInit(scope, nn.InitKeras)

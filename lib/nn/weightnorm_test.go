@@ -123,3 +123,24 @@ func TestWeightNormDataInit(t *testing.T) {
 		t.Error("data-dependent init left g at 1")
 	}
 }
+
+// TestWeightNormInitStddev checks that InitStddev draws v from N(0, stddev²): over a 400x300
+// layer, the sample standard deviation of v is within 2% of 0.1 and its mean within 0.002 of 0.
+func TestWeightNormInitStddev(t *testing.T) {
+	store := model.NewStore()
+	exec := model.MustNewExec(backend.MustNew(), store, func(scope *model.Scope, x *graph.Node) *graph.Node {
+		return nn.WeightNormDense(scope.In("wn"), x, 300).InitStddev(0.1).Done()
+	})
+	exec.MustExec(tensors.FromFlatDataAndDimensions(make([]float32, 2*400), 2, 400))
+	v := tensors.MustCopyFlatData[float32](store.GetVariable("/wn/weights_v").MustValue())
+	var sum, squares float64
+	for _, x := range v {
+		sum += float64(x)
+		squares += float64(x) * float64(x)
+	}
+	mean := sum / float64(len(v))
+	std := math.Sqrt(squares/float64(len(v)) - mean*mean)
+	if len(v) != 400*300 || math.Abs(mean) > 0.002 || math.Abs(std-0.1) > 0.002 {
+		t.Errorf("v: %d values, mean %.4f, std %.4f; want 120000 values, mean 0, std 0.1", len(v), mean, std)
+	}
+}

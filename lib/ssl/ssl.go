@@ -49,10 +49,12 @@ type Classifier func(scope *model.Scope, x *Node) (logits, features *Node)
 // under scope.
 type Generator func(scope *model.Scope, z *Node) *Node
 
-// Scope paths of the two networks' variables.
+// Scope paths of the two networks' variables, and of the classifier's moving average (the same
+// variables under AverageScope; see Config.AverageRate).
 const (
 	ClassifierScope = "/discriminator"
 	GeneratorScope  = "/generator"
+	AverageScope    = "/discriminator_average"
 )
 
 // FeatureDistance selects how feature matching compares the two batches' mean features.
@@ -80,8 +82,15 @@ type Config struct {
 	BatchSize int
 	// LearningRate is both networks' Adam step size (default 0.003).
 	LearningRate float64
-	// Beta1 and Beta2 are Adam's moment decays (default 0.5 and 0.999); Adam's ε is 1e-8.
+	// Beta1 and Beta2 are Adam's moment decays (default 0.5 and 0.999).
 	Beta1, Beta2 float64
+	// Epsilon is Adam's ε, added to the square root of the second moment (default 1e-4). The
+	// reference's Adam (nn.adam_updates) adds 1e-8 *inside* the square root, √(v̂ + 1e-8), which
+	// floors the denominator at 1e-4: parameters whose gradients are far below 1e-4 move by
+	// lr·g/1e-4 rather than by about lr. ε = 1e-4 outside the root reproduces that floor (to within
+	// a factor √2 near v̂ = 1e-8); PyTorch's default 1e-8 instead moves every parameter by about lr
+	// per step, however small its gradient.
+	Epsilon float64
 	// UnlabeledWeight is w, the weight of L_unl in the classifier's loss (default 1).
 	UnlabeledWeight float64
 	// FeatureDistance is feature matching's distance (default MeanSquared).
@@ -90,6 +99,13 @@ type Config struct {
 	// which weight-normalised layers are initialised from data before the first step (Salimans &
 	// Kingma 2016, §3; nn.SetDataInit). Default 500, as the reference; negative disables.
 	DataInit int
+	// AverageRate is the rate r of the exponential moving average of the classifier's weights,
+	// θ̄ ← θ̄ + r·(θ − θ̄) after every update, whose test error Evaluate reports beside the current
+	// weights' (EvalMetrics.Averaged). The reference evaluates such an average (rate 1e-4 over its
+	// 180,000 steps, started at zero); advlab starts it from the first update's weights and
+	// defaults to r = 1e-3, a window of about 1,000 steps for runs 10 to 100 times shorter than
+	// the reference's. Negative disables the average.
+	AverageRate float64
 	// Seed makes the run deterministic on a given backend: initial weights, z draws, batch order.
 	Seed uint64
 	// FixedNoise is the number of fixed latent vectors whose samples form the snapshot grid
@@ -117,6 +133,9 @@ func (c Config) Defaults() Config {
 	if c.Beta2 == 0 {
 		c.Beta2 = 0.999
 	}
+	if c.Epsilon == 0 {
+		c.Epsilon = 1e-4
+	}
 	if c.UnlabeledWeight == 0 {
 		c.UnlabeledWeight = 1
 	}
@@ -125,6 +144,9 @@ func (c Config) Defaults() Config {
 	}
 	if c.FixedNoise == 0 {
 		c.FixedNoise = 100
+	}
+	if c.AverageRate == 0 {
+		c.AverageRate = 1e-3
 	}
 	return c
 }
@@ -142,10 +164,14 @@ func (c Config) Validate() error {
 		return fmt.Errorf("ssl: LearningRate = %g, want > 0", c.LearningRate)
 	case c.Beta1 < 0 || c.Beta1 >= 1 || c.Beta2 < 0 || c.Beta2 >= 1:
 		return fmt.Errorf("ssl: Adam betas %g, %g, want in [0, 1)", c.Beta1, c.Beta2)
+	case c.Epsilon < 0:
+		return fmt.Errorf("ssl: Epsilon = %g, want > 0", c.Epsilon)
 	case c.UnlabeledWeight < 0:
 		return fmt.Errorf("ssl: UnlabeledWeight = %g, want >= 0", c.UnlabeledWeight)
 	case c.FeatureDistance != MeanSquared && c.FeatureDistance != MeanAbsolute:
 		return fmt.Errorf("ssl: unknown FeatureDistance %d", c.FeatureDistance)
+	case c.AverageRate >= 1:
+		return fmt.Errorf("ssl: AverageRate = %g, want < 1 (negative disables the average)", c.AverageRate)
 	case c.FixedNoise < 0:
 		return fmt.Errorf("ssl: FixedNoise = %d, want >= 0", c.FixedNoise)
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/core/graph"
@@ -298,4 +299,64 @@ func TestConfigValidation(t *testing.T) {
 	if _, err := New(backend.MustNew(), tinyConfig(), tinyClassifier, tinyGenerator, bad, stripes(64, 1)); err == nil {
 		t.Error("New accepted a label outside [0, NumClasses)")
 	}
+}
+
+// TestMovingAverage checks the classifier's moving average against its definition: the first
+// step's weights, then θ̄ + r·(θ − θ̄) after every later step, for every classifier variable and for
+// nothing else; and that the averaged network is what Evaluate's Averaged measures.
+func TestMovingAverage(t *testing.T) {
+	cfg := tinyConfig()
+	cfg.AverageRate = 0.25
+	tr, err := New(backend.MustNew(), cfg, tinyClassifier, tinyGenerator, stripesLabelled(), stripes(96, 6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	test := stripes(200, 9)
+	if m, err := tr.Evaluate(test); err != nil || m.Averaged != nil {
+		t.Fatalf("before the first step: %+v, %v; want no averaged evaluation", m, err)
+	}
+	want := map[string][]float32{}
+	for step := 1; step <= 4; step++ {
+		if _, err := tr.Step(); err != nil {
+			t.Fatal(err)
+		}
+		now := variables(tr.Store())
+		for path, value := range now {
+			if !strings.HasPrefix(path, ClassifierScope+"/") || strings.Contains(path, "AdamOptimizer") ||
+				strings.Contains(path, "/optimizers/") {
+				continue
+			}
+			averagePath := AverageScope + strings.TrimPrefix(path, ClassifierScope)
+			if step == 1 {
+				want[averagePath] = append([]float32(nil), value...)
+			} else {
+				for i := range value {
+					want[averagePath][i] += 0.25 * (value[i] - want[averagePath][i])
+				}
+			}
+			got, found := now[averagePath]
+			if !found {
+				t.Fatalf("step %d: no average %s for %s", step, averagePath, path)
+			}
+			for i := range got {
+				if d := math.Abs(float64(got[i] - want[averagePath][i])); d > 1e-5*(1+math.Abs(float64(want[averagePath][i]))) {
+					t.Fatalf("step %d: %s[%d] = %v, want %v", step, averagePath, i, got[i], want[averagePath][i])
+				}
+			}
+		}
+	}
+	var averaged []string
+	for path := range variables(tr.Store()) {
+		if strings.HasPrefix(path, AverageScope+"/") {
+			averaged = append(averaged, path)
+		}
+	}
+	if len(averaged) != 9 || len(want) != 9 { // weights_v, weights_g and biases of fc1, fc2 and out
+		t.Errorf("averaged variables %v, want the 9 of the classifier's three layers", averaged)
+	}
+	m, err := tr.Evaluate(test)
+	if err != nil || m.Averaged == nil || m.Averaged.Images != 200 {
+		t.Fatalf("after 4 steps: %+v, %v; want an averaged evaluation of 200 images", m, err)
+	}
+	t.Logf("test error: current weights %.3f, average %.3f", m.ErrorRate, m.Averaged.ErrorRate)
 }

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph-building code reads best with the ops unqualified.
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -45,6 +48,10 @@ type EvalMetrics struct {
 	Errors int `json:"errors"`
 	// ErrorRate is Errors/Images (the paper reports it in percent: 0.93% at 100 MNIST labels).
 	ErrorRate float64 `json:"error_rate"`
+	// Averaged is the same evaluation of the moving average of the classifier's weights
+	// (Config.AverageRate; nil when disabled or before the first step). The reference's reported
+	// test error is this one.
+	Averaged *EvalMetrics `json:"averaged,omitempty"`
 }
 
 // EpochMetrics are reported at the end of every epoch of Train.
@@ -75,7 +82,7 @@ type Trainer struct {
 	labelled   Labelled
 	unlabelled Images // nil for the supervised baseline
 
-	trainStep, dataInit, evaluate, sample *model.Exec
+	trainStep, dataInit, evaluate, evaluateAverage, sample *model.Exec
 
 	state       *trainloop.State[Config] // step count, batch order, z draws (state.RNG).
 	initialised bool                     // data-dependent initialisation done
@@ -173,10 +180,16 @@ func newTrainer(backend compute.Backend, cfg Config, classifier Classifier, gen 
 	}); err != nil {
 		return nil, err
 	}
-	if t.evaluate, err = model.NewExec(backend, t.store, func(scope *model.Scope, x, labels *Node) *Node {
-		logits, _ := t.classify(x)
-		return ConvertDType(NotEqual(ArgMax(logits, -1, labels.DType()), labels), labels.DType())
-	}); err != nil {
+	errorsOf := func(networkScope string) func(scope *model.Scope, x, labels *Node) *Node {
+		return func(scope *model.Scope, x, labels *Node) *Node {
+			logits, _ := t.classifier(t.store.Scope(networkScope), x)
+			return ConvertDType(NotEqual(ArgMax(logits, -1, labels.DType()), labels), labels.DType())
+		}
+	}
+	if t.evaluate, err = model.NewExec(backend, t.store, errorsOf(ClassifierScope)); err != nil {
+		return nil, err
+	}
+	if t.evaluateAverage, err = model.NewExec(backend, t.store, errorsOf(AverageScope)); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -236,7 +249,7 @@ func (t *Trainer) classify(x *Node) (logits, features *Node) {
 }
 
 func (t *Trainer) adam() optimizer.Interface {
-	return optimizer.Adam().LearningRate(t.cfg.LearningRate).Betas(t.cfg.Beta1, t.cfg.Beta2).Epsilon(1e-8).Done()
+	return optimizer.Adam().LearningRate(t.cfg.LearningRate).Betas(t.cfg.Beta1, t.cfg.Beta2).Epsilon(t.cfg.Epsilon).Done()
 }
 
 // buildStep builds one semi-supervised step: the classifier's update on L_lab + w·L_unl, then the
@@ -253,7 +266,9 @@ func (t *Trainer) buildStep(scope *model.Scope, xLab, yLab, xUnl, xUnl2, z1, z2 
 	fakeLogits, _ := t.classify(fake)
 	lossLab := SupervisedLoss(labLogits, yLab)
 	lossUnl := UnsupervisedLoss(unlLogits, fakeLogits)
+	network := t.networkVariables(g)
 	t.adam().UpdateGraph(t.store.Scope(ClassifierScope), g, Add(lossLab, MulScalar(lossUnl, t.cfg.UnlabeledWeight)))
+	t.updateAverage(g, network)
 	trainErr := DivScalar(ConvertDType(Errors(labLogits, yLab), lossLab.DType()), float64(t.cfg.BatchSize))
 	dReal := ReduceAllMean(RealProbability(unlLogits))
 	dFake := ReduceAllMean(RealProbability(fakeLogits))
@@ -276,13 +291,53 @@ func (t *Trainer) buildStep(scope *model.Scope, xLab, yLab, xUnl, xUnl2, z1, z2 
 	return Stack([]*Node{lossLab, lossUnl, trainErr, gLoss, dReal, dFake}, 0)
 }
 
+// networkVariables lists the classifier's variables that g reads. Call it after applying the
+// classifier and before its optimizer adds its own state to the scope.
+func (t *Trainer) networkVariables(g *Graph) []*model.Variable {
+	var network []*model.Variable
+	for v := range t.store.Scope(ClassifierScope).IterVariables() {
+		if v.InUseByGraph(g) {
+			network = append(network, v)
+		}
+	}
+	return network
+}
+
+// updateAverage adds to the step graph g the update of the moving average of the classifier's
+// variables network (Config.AverageRate): θ̄ ← θ̄ + r·(θ − θ̄) with θ the values after this step's
+// update, and θ̄ ← θ at the first step. The averages live under AverageScope with the classifier's
+// variable names, so that the classifier applied to that scope computes the averaged network.
+func (t *Trainer) updateAverage(g *Graph, network []*model.Variable) {
+	if t.cfg.AverageRate < 0 {
+		return
+	}
+	zeros := func(g *Graph, s shapes.Shape) *Node { return Zeros(g, s) }
+	counter := t.store.Scope(averageCounterScope).WithInitializer(zeros).
+		VariableWithShape("updates", shapes.Make(dtypes.Float32)).SetTrainable(false)
+	count := counter.NodeValue(g)
+	first := Equal(count, ScalarZero(g, dtypes.Float32))
+	for _, v := range network {
+		average := t.store.Scope(AverageScope+strings.TrimPrefix(v.Scope(), ClassifierScope)).WithInitializer(zeros).
+			VariableWithShape(v.Name(), v.Shape()).SetTrainable(false)
+		current, previous := StopGradient(v.NodeValue(g)), average.NodeValue(g)
+		moved := Add(previous, MulScalar(Sub(current, previous), t.cfg.AverageRate))
+		average.SetNodeValue(Where(first, current, moved))
+	}
+	counter.SetNodeValue(AddScalar(count, 1))
+}
+
+// averageCounterScope holds the number of updates folded into the moving average.
+const averageCounterScope = "/discriminator_average_state"
+
 // buildSupervisedStep builds one step of the baseline: the classifier's update on L_lab alone.
 func (t *Trainer) buildSupervisedStep(scope *model.Scope, xLab, yLab *Node) *Node {
 	g := xLab.Graph()
 	t.store.SetTraining(g, true)
 	logits, _ := t.classify(xLab)
 	lossLab := SupervisedLoss(logits, yLab)
+	network := t.networkVariables(g)
 	t.adam().UpdateGraph(t.store.Scope(ClassifierScope), g, lossLab)
+	t.updateAverage(g, network)
 	trainErr := DivScalar(ConvertDType(Errors(logits, yLab), lossLab.DType()), float64(t.cfg.BatchSize))
 	zero := ZerosLike(lossLab)
 	return Stack([]*Node{lossLab, zero, trainErr, zero, zero, zero}, 0)
@@ -366,9 +421,10 @@ func (t *Trainer) checkDivergence(m StepMetrics) error {
 	return nil
 }
 
-// Evaluate classifies every image of test in inference mode (no input noise, no dropout) and
-// counts the errors, in chunks of BatchSize (the last chunk padded with repeats, which are not
-// counted).
+// Evaluate classifies every image of test in inference mode (no input noise, no dropout) with the
+// current weights and, when Config.AverageRate enables it and a step was made, with their moving
+// average (EvalMetrics.Averaged), counting the errors. It runs in chunks of BatchSize (the last
+// chunk padded with repeats, which are not counted).
 func (t *Trainer) Evaluate(test Labelled) (EvalMetrics, error) {
 	if test == nil || test.Len() == 0 {
 		return EvalMetrics{}, errors.New("ssl: no test images")
@@ -377,6 +433,18 @@ func (t *Trainer) Evaluate(test Labelled) (EvalMetrics, error) {
 	if th, tw, tc := t.labelled.Shape(); h != th || w != tw || c != tc {
 		return EvalMetrics{}, fmt.Errorf("ssl: test images of %dx%dx%d, the model works on %dx%dx%d", h, w, c, th, tw, tc)
 	}
+	m, err := t.countErrors(t.evaluate, test)
+	if err != nil || t.cfg.AverageRate < 0 || t.state.Step == 0 {
+		return m, err
+	}
+	averaged, err := t.countErrors(t.evaluateAverage, test)
+	m.Averaged = &averaged
+	return m, err
+}
+
+// countErrors runs an error-counting graph over test.
+func (t *Trainer) countErrors(exec *model.Exec, test Labelled) (EvalMetrics, error) {
+	h, w, c := test.Shape()
 	chunk := t.cfg.BatchSize
 	x, labels, indices := make([]float32, chunk*h*w*c), make([]int32, chunk), make([]int, chunk)
 	m := EvalMetrics{Images: test.Len()}
@@ -387,7 +455,7 @@ func (t *Trainer) Evaluate(test Labelled) (EvalMetrics, error) {
 			labels[i] = int32(test.Label(indices[i]))
 		}
 		test.Gather(indices, x)
-		outputs, err := t.evaluate.Call(tensors.FromFlatDataAndDimensions(x, chunk, h, w, c),
+		outputs, err := exec.Call(tensors.FromFlatDataAndDimensions(x, chunk, h, w, c),
 			tensors.FromFlatDataAndDimensions(labels, chunk))
 		if err != nil {
 			return EvalMetrics{}, fmt.Errorf("ssl: evaluation: %w", err)

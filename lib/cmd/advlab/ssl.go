@@ -33,10 +33,14 @@ type sslMetrics struct {
 	BatchSize  int    `json:"batch_size"`
 	Seed       uint64 `json:"seed"`
 	// TestError is the fraction of the test set misclassified at the end (0.0093 is the paper's
-	// 0.93%); TestErrors and TestImages are its counts.
+	// 0.93%) by the moving average of the classifier's weights, as the reference measures it (by
+	// the current weights with -average-rate -1); TestErrors and TestImages are its counts.
 	TestError  float64 `json:"test_error"`
 	TestErrors int     `json:"test_errors"`
 	TestImages int     `json:"test_images"`
+	// TestErrorCurrent is the test error of the current (not averaged) weights.
+	TestErrorCurrent float64 `json:"test_error_current"`
+	AverageRate      float64 `json:"average_rate"`
 	// Seconds is the training time of this run, evaluations excluded.
 	Seconds        float64 `json:"seconds"`
 	SecondsPerStep float64 `json:"seconds_per_step"`
@@ -48,9 +52,18 @@ type sslMetrics struct {
 
 // sslEvaluation is one periodic test-set measurement.
 type sslEvaluation struct {
-	Step         int     `json:"step"`
-	TrainSeconds float64 `json:"train_seconds"`
-	TestError    float64 `json:"test_error"`
+	Step             int     `json:"step"`
+	TrainSeconds     float64 `json:"train_seconds"`
+	TestError        float64 `json:"test_error"`
+	TestErrorCurrent float64 `json:"test_error_current"`
+}
+
+// reported is the test error advlab reports: the averaged weights' when there is an average.
+func reported(m ssl.EvalMetrics) ssl.EvalMetrics {
+	if m.Averaged != nil {
+		return *m.Averaged
+	}
+	return m
 }
 
 func runTrainSSL(args []string) error {
@@ -62,6 +75,7 @@ func runTrainSSL(args []string) error {
 	batch := fs.Int("batch", 100, "labelled, unlabelled and generated images per step")
 	lr := fs.Float64("lr", 0.003, "Adam learning rate of both networks (the reference's 0.003)")
 	seed := fs.Uint64("seed", 1, "random seed: which images are labelled, weights, noise and batch order")
+	averageRate := fs.Float64("average-rate", 1e-3, "rate of the moving average of the classifier's weights whose test error is reported (the reference's 1e-4 suits its 180,000 steps; -1 reports the current weights)")
 	supervised := fs.Bool("supervised", false, "train the same classifier on the labelled images alone (the baseline)")
 	evalEvery := fs.Int("eval-every", 600, "measure the test error every N steps (0: only at the end)")
 	checkpointEvery := fs.Int("checkpoint-every", 1000, "write DIR/ssl.ckpt every N steps (and on Ctrl-C and at the end)")
@@ -76,6 +90,9 @@ func runTrainSSL(args []string) error {
 	}
 	if *steps < 0 || *batch < 2 || *lr <= 0 || *evalEvery < 0 || *checkpointEvery < 0 {
 		return usageError("-steps, -eval-every and -checkpoint-every must not be negative, -batch must be >= 2 and -lr > 0")
+	}
+	if *averageRate == 0 || *averageRate >= 1 {
+		return usageError("-average-rate %g: want a rate in (0, 1), or a negative value for no average", *averageRate)
 	}
 	if *dataset != "mnist" && *dataset != "fashion" {
 		return usageError("-dataset %q: train ssl takes mnist or fashion (28x28 grey-scale, 10 classes)", *dataset)
@@ -106,7 +123,7 @@ func runTrainSSL(args []string) error {
 		return err
 	}
 	testImages := ssl.All(test, imageRange)
-	cfg := ssl.Config{BatchSize: *batch, LearningRate: *lr, Seed: *seed, DataInit: dataInit}
+	cfg := ssl.Config{BatchSize: *batch, LearningRate: *lr, Seed: *seed, DataInit: dataInit, AverageRate: *averageRate}
 	b, choice, err := backend.New()
 	if err != nil {
 		return err
@@ -156,10 +173,11 @@ func runTrainSSL(args []string) error {
 				evalErr = err
 				return
 			}
-			e := sslEvaluation{Step: m.Step, TrainSeconds: (time.Since(start) - evalTime).Seconds(), TestError: result.ErrorRate}
+			e := sslEvaluation{Step: m.Step, TrainSeconds: (time.Since(start) - evalTime).Seconds(),
+				TestError: reported(result).ErrorRate, TestErrorCurrent: result.ErrorRate}
 			evaluations = append(evaluations, e)
-			fmt.Fprintf(os.Stderr, "\nstep %d (%.0f s of training): test error %.2f%% (%d of %d)\n",
-				m.Step, e.TrainSeconds, 100*result.ErrorRate, result.Errors, result.Images)
+			fmt.Fprintf(os.Stderr, "\nstep %d (%.0f s of training): test error %.2f%% (averaged weights; current weights %.2f%%)\n",
+				m.Step, e.TrainSeconds, 100*e.TestError, 100*e.TestErrorCurrent)
 		},
 	})
 	seconds := (time.Since(start) - evalTime).Seconds()
@@ -170,13 +188,15 @@ func runTrainSSL(args []string) error {
 	if evalErr != nil {
 		return evalErr
 	}
-	final, err := trainer.Evaluate(testImages)
+	current, err := trainer.Evaluate(testImages)
 	if err != nil {
 		return err
 	}
+	final := reported(current)
 	result := sslMetrics{Arch: *arch, Dataset: *dataset, Labels: *labels, Supervised: *supervised,
 		Steps: trainer.StepCount(), Epochs: trainer.EpochCount(), BatchSize: *batch, Seed: *seed,
-		TestError: final.ErrorRate, TestErrors: final.Errors, TestImages: final.Images, Seconds: seconds,
+		TestError: final.ErrorRate, TestErrors: final.Errors, TestImages: final.Images, TestErrorCurrent: current.ErrorRate,
+		AverageRate: *averageRate, Seconds: seconds,
 		Backend: choice.Config, Evaluations: evaluations, History: trainer.Epochs()}
 	if done := trainer.StepCount() - startStep; done > 0 {
 		result.SecondsPerStep = seconds / float64(done)
@@ -184,8 +204,8 @@ func runTrainSSL(args []string) error {
 	if err := writeSSLPictures(*out, trainer, evaluations, imageRange); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "test error %.2f%% (%d of %d test images) after %d steps with %d labels%s; results in %s\n",
-		100*final.ErrorRate, final.Errors, final.Images, trainer.StepCount(), *labels,
+	fmt.Fprintf(os.Stderr, "test error %.2f%% (%d of %d test images; current weights %.2f%%) after %d steps with %d labels%s; results in %s\n",
+		100*final.ErrorRate, final.Errors, final.Images, 100*current.ErrorRate, trainer.StepCount(), *labels,
 		map[bool]string{true: " (supervised only)", false: ""}[*supervised], *out)
 	encoded, err := json.MarshalIndent(result, "", "  ")
 	if err != nil {
@@ -230,11 +250,11 @@ func writeSSLPictures(dir string, trainer *ssl.Trainer, evaluations []sslEvaluat
 		return nil
 	}
 	steps := make([]float64, len(evaluations))
-	errs := make([]float64, len(evaluations))
+	errs, errsCurrent := make([]float64, len(evaluations)), make([]float64, len(evaluations))
 	for i, e := range evaluations {
-		steps[i], errs[i] = float64(e.Step), 100*e.TestError
+		steps[i], errs[i], errsCurrent[i] = float64(e.Step), 100*e.TestError, 100*e.TestErrorCurrent
 	}
 	chart := &viz.Chart{Title: "Test error during training", XLabel: "step", YLabel: "test error (%)",
-		Series: []viz.Series{{Name: "test error", X: steps, Y: errs}}}
+		Series: []viz.Series{{Name: "averaged weights", X: steps, Y: errs}, {Name: "current weights", X: steps, Y: errsCurrent}}}
 	return chart.Save(filepath.Join(dir, "test_error.svg"))
 }

@@ -21,6 +21,7 @@ func TestTrainSSLFlagErrors(t *testing.T) {
 		{[]string{"ssl", "-out", "x", "-dataset", "cifar10"}, `-dataset "cifar10": train ssl takes mnist or fashion`},
 		{[]string{"ssl", "-out", "x", "-arch", "resnet"}, `unknown -arch "resnet"; valid: mlp, conv`},
 		{[]string{"ssl", "-out", "x", "-batch", "1"}, "-batch must be >= 2"},
+		{[]string{"ssl", "-out", "x", "-average-rate", "0"}, "-average-rate 0: want a rate in (0, 1)"},
 	} {
 		err := runTrain(tc.args)
 		if err == nil || !errors.Is(err, errUsage) || !strings.Contains(err.Error(), tc.want) {
