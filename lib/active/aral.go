@@ -283,29 +283,12 @@ func (s *ARAL) Select(ctx context.Context, r *Round) (Query, error) {
 		}
 		losses = tensors.MustCopyFlatData[float32](out[0])
 	}
-	scoreImages := func(values []float32, n int) ([]float64, error) {
-		return scoreInBatches(values, n, size, func(batch []float32, count int) ([]float32, error) {
-			out, err := t.score.Call(imagesTensor(batch, count, t.height, t.width, t.channels))
-			if err != nil {
-				return nil, err
-			}
-			return tensors.MustCopyFlatData[float32](out[0]), nil
-		})
-	}
-	scores, err := scoreImages(r.Pool.Images(unlabelled), len(unlabelled))
+	picked, unlabelledMean, labelledMean, err := lowestScores(r, t.score, unlabelled, labelled, size, t.height, t.width, t.channels)
 	if err != nil {
-		return Query{}, fmt.Errorf("active: aral: scoring the pool: %w", err)
+		return Query{}, fmt.Errorf("active: aral: %w", err)
 	}
-	labelledScores, err := scoreImages(labelled.Values, labelled.N)
-	if err != nil {
-		return Query{}, err
-	}
-	lowest := make([]float64, len(scores))
-	for i, v := range scores {
-		lowest[i] = -v
-	}
-	return Query{Indices: pick(unlabelled, TopK(lowest, r.Budget)), Metrics: map[string]float64{
+	return Query{Indices: picked, Metrics: map[string]float64{
 		"classifier_loss": float64(losses[0]), "generator_encoder_loss": float64(losses[1]), "sampler_loss": float64(losses[2]),
 		"classifier_batch_error": float64(losses[3]) / float64(b),
-		"s_labelled":             mean(labelledScores), "s_unlabelled": mean(scores)}}, nil
+		"s_labelled":             labelledMean, "s_unlabelled": unlabelledMean}}, nil
 }

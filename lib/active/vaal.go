@@ -284,9 +284,22 @@ func (s *VAAL) Select(ctx context.Context, r *Round) (Query, error) {
 			advLoss = float64(tensors.ToScalar[float32](out[0]))
 		}
 	}
+	picked, unlabelledMean, labelledMean, err := lowestScores(r, t.score, unlabelled, labelled, size, t.height, t.width, t.channels)
+	if err != nil {
+		return Query{}, fmt.Errorf("active: vaal: %w", err)
+	}
+	return Query{Indices: picked, Metrics: map[string]float64{
+		"vae_loss": vaeLoss, "d_loss": advLoss, "d_labelled": labelledMean, "d_unlabelled": unlabelledMean}}, nil
+}
+
+// lowestScores runs the scoring graph score (VAAL's D(μ), ARAL's sampler) over the unlabelled pool
+// images and over the labelled training images, and returns the r.Budget unlabelled pool indices
+// with the lowest scores (the most "unlabelled-like") with the mean score of each group.
+func lowestScores(r *Round, score *model.Exec, unlabelled []int, labelled data.Floats, size, height, width,
+	channels int) (picked []int, unlabelledMean, labelledMean float64, err error) {
 	scoreImages := func(values []float32, n int) ([]float64, error) {
 		return scoreInBatches(values, n, size, func(batch []float32, b int) ([]float32, error) {
-			out, err := t.score.Call(imagesTensor(batch, b, t.height, t.width, t.channels))
+			out, err := score.Call(imagesTensor(batch, b, height, width, channels))
 			if err != nil {
 				return nil, err
 			}
@@ -295,18 +308,17 @@ func (s *VAAL) Select(ctx context.Context, r *Round) (Query, error) {
 	}
 	scores, err := scoreImages(r.Pool.Images(unlabelled), len(unlabelled))
 	if err != nil {
-		return Query{}, fmt.Errorf("active: vaal: scoring the pool: %w", err)
+		return nil, 0, 0, fmt.Errorf("scoring the pool: %w", err)
 	}
 	labelledScores, err := scoreImages(labelled.Values, labelled.N)
 	if err != nil {
-		return Query{}, err
+		return nil, 0, 0, fmt.Errorf("scoring the labelled images: %w", err)
 	}
 	lowest := make([]float64, len(scores))
 	for i, v := range scores {
 		lowest[i] = -v
 	}
-	return Query{Indices: pick(unlabelled, TopK(lowest, r.Budget)), Metrics: map[string]float64{
-		"vae_loss": vaeLoss, "d_loss": advLoss, "d_labelled": mean(labelledScores), "d_unlabelled": mean(scores)}}, nil
+	return pick(unlabelled, TopK(lowest, r.Budget)), mean(scores), mean(labelledScores), nil
 }
 
 // scoreInBatches runs score on n images ([n, ...] flat, size values each) in batches of
