@@ -135,7 +135,8 @@ type Runner struct {
 	Out string
 	// Progress, when not nil, receives one line per round.
 	Progress io.Writer
-	// OnRound, when not nil, is called after each round is recorded and saved.
+	// OnRound, when not nil, is called after each round is recorded and saved; a resumed run first
+	// calls it with every round already done, in order.
 	OnRound func(Record)
 }
 
@@ -197,6 +198,11 @@ func (r *Runner) Run(ctx context.Context) (*Results, error) {
 		if loaded != nil {
 			state = loaded
 			r.logf("resuming %s: %d rounds already done\n", filepath.Join(r.Out, StateFile), len(state.Records))
+			if r.OnRound != nil {
+				for _, rec := range state.Records {
+					r.OnRound(rec)
+				}
+			}
 		}
 	}
 	for repeat := range r.Config.Repeats {

@@ -22,19 +22,19 @@ func TestALFlagErrors(t *testing.T) {
 		{[]string{"-out", out}, "-strategy is required"},
 		{[]string{"-strategy", "random,bogus", "-out", out}, `unknown strategy "bogus"; valid: random, entropy`},
 		{[]string{"-strategy", "random,random", "-out", out}, `"random" is named twice`},
-		{[]string{"-strategy", "random", "-dataset", "svhn", "-out", out}, `-dataset "svhn": expected mnist, fashion or cifar10`},
+		{[]string{"-strategy", "random", "-dataset", "svhn", "-out", out}, `dataset "svhn": expected mnist, fashion or cifar10`},
 		{[]string{"-strategy", "random", "-classes", "5", "-out", out}, "at least two classes"},
 		{[]string{"-strategy", "random", "-classes", "5,x", "-out", out}, "expected class numbers 0..9"},
 		{[]string{"-strategy", "random", "-classes", "5,12", "-out", out}, "expected class numbers 0..9"},
 		{[]string{"-strategy", "gaal", "-classes", "1,2,3", "-out", out}, "gaal needs the linear SVM learner"},
-		{[]string{"-strategy", "random", "-classes", "1,2,3", "-learner", "svm", "-out", out}, "-learner svm is binary"},
-		{[]string{"-strategy", "random", "-learner", "forest", "-out", out}, `-learner "forest": expected svm or cnn`},
+		{[]string{"-strategy", "random", "-classes", "1,2,3", "-learner", "svm", "-out", out}, "learner svm is binary"},
+		{[]string{"-strategy", "random", "-learner", "forest", "-out", out}, `learner "forest": expected svm or cnn`},
 		{[]string{"-strategy", "gan-random", "-dataset", "cifar10", "-classes", "1,7", "-out", out}, "exists for mnist and fashion only"},
 		{[]string{"-strategy", "random", "-budget", "0", "-out", out}, "-budget 0: expected a number >= 1"},
 		{[]string{"-strategy", "random", "-repeats", "-1", "-out", out}, "-repeats -1: expected a number >= 1"},
 		{[]string{"-strategy", "random", "-classes", "all", "-initial", "5", "-out", out}, "at least one image per class (10 classes)"},
-		{[]string{"-strategy", "random", "-test-dataset", "usps", "-dataset", "fashion", "-out", out}, `-test-dataset "usps"`},
-		{[]string{"-strategy", "random", "-gan", "stylegan", "-out", out}, `-gan "stylegan": expected mlp or dcgan28`},
+		{[]string{"-strategy", "random", "-test-dataset", "usps", "-dataset", "fashion", "-out", out}, `test dataset "usps"`},
+		{[]string{"-strategy", "random", "-gan", "stylegan", "-out", out}, `GAN "stylegan": expected mlp or dcgan28`},
 		{[]string{"-strategy", "random", "-out", out, "extra"}, "unexpected arguments"},
 		{[]string{"-strategy", "random", "-bogus", "-out", out}, "flag provided but not defined"},
 	} {
@@ -53,16 +53,16 @@ func TestALFlagDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.learner != "svm" || len(f.strategies) != len(active.StrategyNames) || f.initial != 50 || f.budget != 10 ||
-		f.rounds != 30 || len(f.classes) != 2 || f.classes[0] != 5 || f.classes[1] != 7 {
+	if f.LearnerName() != "svm" || len(f.Strategies) != len(active.StrategyNames) || f.Initial != 50 || f.Budget != 10 ||
+		f.Rounds != 30 || len(f.Classes) != 2 || f.Classes[0] != 5 || f.Classes[1] != 7 {
 		t.Errorf("defaults: %+v; want GAAL's protocol (svm, 5 vs 7, 50 initial, 30 rounds of 10)", f)
 	}
 	f, err = parseALFlags([]string{"-strategy", "entropy,vaal", "-classes", "all", "-out", "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.learner != "cnn" || f.classes != nil {
-		t.Errorf("-classes all: learner %q classes %v, want cnn and every class", f.learner, f.classes)
+	if f.LearnerName() != "cnn" || f.Classes != nil {
+		t.Errorf("-classes all: learner %q classes %v, want cnn and every class", f.LearnerName(), f.Classes)
 	}
 }
 
@@ -114,7 +114,7 @@ func TestALSmoke(t *testing.T) {
 
 func TestPadImages(t *testing.T) {
 	set := &data.Set{Name: "toy", N: 2, Height: 1, Width: 2, Channels: 1, Images: []uint8{1, 2, 3, 4}, Labels: []uint8{0, 1}}
-	padded := padImages(set, 1)
+	padded := active.PadImages(set, 1)
 	want := []uint8{0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 4, 0, 0, 0, 0, 0}
 	if padded.Height != 3 || padded.Width != 4 || string(padded.Images) != string(want) || padded.Labels[1] != 1 {
 		t.Errorf("padded %dx%d %v, want 3x4 %v", padded.Height, padded.Width, padded.Images, want)

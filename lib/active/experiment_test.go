@@ -1,0 +1,55 @@
+package active
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestExperimentCheck(t *testing.T) {
+	ok := Experiment{Strategies: []string{"random", "gaal"}, Dataset: "mnist", Classes: []int{5, 7}, Initial: 50,
+		Budget: 10, Rounds: 3, Repeats: 1}
+	if err := ok.Check(); err != nil {
+		t.Fatalf("GAAL's protocol: %v", err)
+	}
+	if got := ok.LearnerName(); got != "svm" {
+		t.Errorf("default learner with two classes %q, want svm", got)
+	}
+	for _, tc := range []struct {
+		change func(*Experiment)
+		want   string
+	}{
+		{func(e *Experiment) { e.Strategies = nil }, "no strategy"},
+		{func(e *Experiment) { e.Strategies = []string{"random", "random"} }, `"random" is named twice`},
+		{func(e *Experiment) { e.Strategies = []string{"coreset"} }, `unknown strategy "coreset"`},
+		{func(e *Experiment) { e.Dataset = "svhn" }, `dataset "svhn": expected mnist, fashion or cifar10`},
+		{func(e *Experiment) { e.TestDataset = "usps"; e.Dataset = "fashion" }, `test dataset "usps"`},
+		{func(e *Experiment) { e.Classes = []int{5} }, "at least two classes"},
+		{func(e *Experiment) { e.Classes = []int{5, 12} }, "class 12: expected class numbers 0..9"},
+		{func(e *Experiment) { e.Classes = nil }, "strategy gaal needs the linear SVM learner"},
+		{func(e *Experiment) { e.Strategies, e.Classes, e.Learner = []string{"random"}, []int{1, 2, 3}, "svm" }, "learner svm is binary"},
+		{func(e *Experiment) { e.Dataset = "cifar10"; e.Classes = []int{1, 7} }, "exists for mnist and fashion only"},
+		{func(e *Experiment) { e.Strategies, e.Classes, e.Initial = []string{"random"}, nil, 9 }, "at least one image per class (10 classes)"},
+		{func(e *Experiment) { e.Budget = 0 }, "Budget = 0"},
+		{func(e *Experiment) { e.GAN.Arch = "stylegan" }, `GAN "stylegan": expected mlp or dcgan28`},
+	} {
+		e := ok
+		e.Strategies = append([]string(nil), ok.Strategies...)
+		tc.change(&e)
+		if err := e.Check(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %v, want one containing %q", e, err, tc.want)
+		}
+	}
+}
+
+func TestExperimentSmoke(t *testing.T) {
+	e := Experiment{Strategies: []string{"vaal"}, Dataset: "mnist", Initial: 6000, Budget: 3000, Rounds: 6, Repeats: 3,
+		Options: Options{VAAL: VAALConfig{Arch: "conv"}}}
+	e.Smoke()
+	if e.Pool != 1000 || e.TestSize != 500 || e.Initial != 20 || e.Budget != 10 || e.Rounds != 2 || e.Repeats != 1 ||
+		e.Options.VAAL.Arch != "conv" || e.Options.VAAL.Steps != 10 {
+		t.Errorf("smoke settings %+v: want 1000 pool, 500 test, 20 initial, 2 rounds of 10, 1 repeat, VAAL's arch kept", e)
+	}
+	if err := e.Check(); err != nil {
+		t.Errorf("smoke experiment: %v", err)
+	}
+}
