@@ -1,13 +1,9 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/signal"
 
-	"github.com/advlab/advlab/lib/backend"
-	"github.com/advlab/advlab/lib/data"
 	"github.com/advlab/advlab/lib/metrics"
 )
 
@@ -43,31 +39,17 @@ func trainEvaluator(args []string) error {
 		path = metrics.CachedWeightsPath(*dataset)
 	}
 
-	b, choice, err := backend.New()
+	session, err := startTraining("", "")
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(os.Stderr, choice)
-	train, err := data.Load(*dataset, data.Train)
+	defer session.stop()
+	train, test, err := loadSplits(*dataset, *limit, 0)
 	if err != nil {
 		return err
 	}
-	test, err := data.Load(*dataset, data.Test)
-	if err != nil {
-		return err
-	}
-	if *limit > 0 && *limit < train.N {
-		indices := make([]int, *limit)
-		for i := range indices {
-			indices[i] = i
-		}
-		train = train.Subset(indices)
-	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	cfg := metrics.TrainConfig{Epochs: *epochs, BatchSize: *batchSize, LearningRate: *lr, Seed: *seed, Progress: os.Stderr}
-	eval, err := metrics.TrainEvaluator(ctx, b, cfg, train, test)
+	eval, err := metrics.TrainEvaluator(session.ctx, session.backend, cfg, train, test)
 	if err != nil {
 		return err
 	}

@@ -2,17 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
-	"github.com/advlab/advlab/lib/backend"
 	"github.com/advlab/advlab/lib/data"
 	"github.com/advlab/advlab/lib/gan"
 	"github.com/advlab/advlab/lib/metrics"
@@ -111,29 +107,23 @@ func runTrainGAN(args []string) error {
 	if *beta1 > 0 {
 		cfg.D.Beta1, cfg.G.Beta1 = *beta1, *beta1
 	}
-	b, choice, err := backend.New()
+	session, err := startTraining(*out, "gan.ckpt")
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(os.Stderr, choice)
+	defer session.stop()
 	images := data.Images{Set: train, Range: data.RangeMinusOneOne} // pixels in [-1, 1], as a tanh generator's
-	trainer, err := gan.New(b, cfg, arch2.Generator, arch2.Discriminator, images)
+	trainer, err := gan.New(session.backend, cfg, arch2.Generator, arch2.Discriminator, images)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return err
-	}
-	ckpt := filepath.Join(*out, "gan.ckpt")
 	if *resume {
-		if err := trainer.Load(ckpt); err != nil {
+		if err := session.resume(trainer); err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "resumed from %s at step %d\n", ckpt, trainer.StepCount())
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx := session.ctx
 	startStep := trainer.StepCount()
 	bar := progress.NewBar(os.Stderr, startStep+*steps)
 	var frames []image.Image
@@ -148,7 +138,7 @@ func runTrainGAN(args []string) error {
 	trainCtx, stopTraining := context.WithCancel(ctx)
 	defer stopTraining()
 	trainErr := trainer.Train(trainCtx, gan.TrainOptions{
-		Steps: *steps, SnapshotEvery: *snapshotEvery, CheckpointPath: ckpt, CheckpointEvery: *checkpointEvery,
+		Steps: *steps, SnapshotEvery: *snapshotEvery, CheckpointPath: session.checkpoint, CheckpointEvery: *checkpointEvery,
 		OnStep: func(m gan.StepMetrics) {
 			bar.Update(m.Step, progress.Scalar{Name: "d_loss", Value: m.DLoss}, progress.Scalar{Name: "g_loss", Value: m.GLoss},
 				progress.Scalar{Name: "D(x)", Value: m.DReal}, progress.Scalar{Name: "D(G(z))", Value: m.DFakeBefore})
@@ -190,12 +180,12 @@ func runTrainGAN(args []string) error {
 		return err
 	}
 	if trainErr != nil && !(reached != nil && errors.Is(trainErr, context.Canceled) && ctx.Err() == nil) {
-		return fmt.Errorf("%w (state saved in %s; continue with -resume)", trainErr, ckpt)
+		return session.interrupted(trainErr)
 	}
 
 	history := trainer.History()
 	result := ganMetrics{Arch: *arch, Dataset: *dataset, Steps: trainer.StepCount(), BatchSize: *batch, Seed: *seed,
-		Seconds: seconds, Backend: choice.Config, Evaluations: evaluations, TargetReached: reached, FinalDLoss: history[len(history)-1].DLoss, FinalGLoss: history[len(history)-1].GLoss}
+		Seconds: seconds, Backend: session.backendName, Evaluations: evaluations, TargetReached: reached, FinalDLoss: history[len(history)-1].DLoss, FinalGLoss: history[len(history)-1].GLoss}
 	if done := trainer.StepCount() - startStep; seconds > 0 {
 		result.ImagesPerSecond = float64(done*cfg.BatchSize*cfg.DSteps) / seconds
 	}
@@ -210,11 +200,7 @@ func runTrainGAN(args []string) error {
 		fmt.Fprintf(os.Stderr, "FID %.2f on %d samples; %d/10 classes covered, class KL %.3f\n",
 			report.FID, *fidSamples, report.Coverage.ClassesCovered, report.Coverage.KLFromUniform)
 	}
-	encoded, err := json.MarshalIndent(result, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(*out, "metrics.json"), append(encoded, '\n'), 0o644)
+	return session.writeMetrics(result)
 }
 
 // ganRecipe returns the architecture and its tutorial's hyperparameters for a dataset.

@@ -1,16 +1,11 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
-	"github.com/advlab/advlab/lib/backend"
 	"github.com/advlab/advlab/lib/data"
 	"github.com/advlab/advlab/lib/models"
 	"github.com/advlab/advlab/lib/progress"
@@ -105,18 +100,14 @@ func runTrainSSL(args []string) error {
 		return err
 	}
 
-	train, err := data.Load(*dataset, data.Train)
-	if err != nil {
-		return err
-	}
-	test, err := data.Load(*dataset, data.Test)
-	if err != nil {
-		return err
-	}
-	dataInit := 0 // the default, 500 images
+	dataInit, limitTrain, limitTest := 0, 0, 0 // DataInit 0: the default, 500 images
 	if *smoke {
-		train, test = train.Subset(firstN(2000, train.N)), test.Subset(firstN(500, test.N))
+		limitTrain, limitTest = 2000, 500
 		*steps, *evalEvery, dataInit = 20, 10, 100
+	}
+	train, test, err := loadSplits(*dataset, limitTrain, limitTest)
+	if err != nil {
+		return err
 	}
 	labelled, unlabelled, err := ssl.SplitLabelled(train, *labels/10, int64(*seed), imageRange)
 	if err != nil {
@@ -124,33 +115,26 @@ func runTrainSSL(args []string) error {
 	}
 	testImages := ssl.All(test, imageRange)
 	cfg := ssl.Config{BatchSize: *batch, LearningRate: *lr, Seed: *seed, DataInit: dataInit, AverageRate: *averageRate}
-	b, choice, err := backend.New()
+	session, err := startTraining(*out, "ssl.ckpt")
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(os.Stderr, choice)
+	defer session.stop()
 	var trainer *ssl.Trainer
 	if *supervised {
-		trainer, err = ssl.NewSupervised(b, cfg, net.Discriminator, labelled)
+		trainer, err = ssl.NewSupervised(session.backend, cfg, net.Discriminator, labelled)
 	} else {
-		trainer, err = ssl.New(b, cfg, net.Discriminator, net.Generator, labelled, unlabelled)
+		trainer, err = ssl.New(session.backend, cfg, net.Discriminator, net.Generator, labelled, unlabelled)
 	}
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return err
-	}
-	ckpt := filepath.Join(*out, "ssl.ckpt")
 	if *resume {
-		if err := trainer.Load(ckpt); err != nil {
+		if err := session.resume(trainer); err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "resumed from %s at step %d\n", ckpt, trainer.StepCount())
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	startStep := trainer.StepCount()
 	bar := progress.NewBar(os.Stderr, startStep+*steps)
 	bar.StartStep = startStep
@@ -158,8 +142,8 @@ func runTrainSSL(args []string) error {
 	var evalTime time.Duration
 	var evalErr error
 	start := time.Now()
-	trainErr := trainer.Train(ctx, ssl.TrainOptions{
-		Steps: *steps, CheckpointPath: ckpt, CheckpointEvery: *checkpointEvery,
+	trainErr := trainer.Train(session.ctx, ssl.TrainOptions{
+		Steps: *steps, CheckpointPath: session.checkpoint, CheckpointEvery: *checkpointEvery,
 		OnStep: func(m ssl.StepMetrics) {
 			bar.Update(m.Step, progress.Scalar{Name: "L_lab", Value: m.LossLab}, progress.Scalar{Name: "L_unl", Value: m.LossUnl},
 				progress.Scalar{Name: "G", Value: m.GLoss}, progress.Scalar{Name: "train err", Value: m.TrainError})
@@ -183,7 +167,7 @@ func runTrainSSL(args []string) error {
 	seconds := (time.Since(start) - evalTime).Seconds()
 	bar.Done()
 	if trainErr != nil {
-		return fmt.Errorf("%w (state saved in %s; continue with -resume)", trainErr, ckpt)
+		return session.interrupted(trainErr)
 	}
 	if evalErr != nil {
 		return evalErr
@@ -197,7 +181,7 @@ func runTrainSSL(args []string) error {
 		Steps: trainer.StepCount(), Epochs: trainer.EpochCount(), BatchSize: *batch, Seed: *seed,
 		TestError: final.ErrorRate, TestErrors: final.Errors, TestImages: final.Images, TestErrorCurrent: current.ErrorRate,
 		AverageRate: *averageRate, Seconds: seconds,
-		Backend: choice.Config, Evaluations: evaluations, History: trainer.Epochs()}
+		Backend: session.backendName, Evaluations: evaluations, History: trainer.Epochs()}
 	if done := trainer.StepCount() - startStep; done > 0 {
 		result.SecondsPerStep = seconds / float64(done)
 	}
@@ -207,11 +191,7 @@ func runTrainSSL(args []string) error {
 	fmt.Fprintf(os.Stderr, "test error %.2f%% (%d of %d test images; current weights %.2f%%) after %d steps with %d labels%s; results in %s\n",
 		100*final.ErrorRate, final.Errors, final.Images, 100*current.ErrorRate, trainer.StepCount(), *labels,
 		map[bool]string{true: " (supervised only)", false: ""}[*supervised], *out)
-	encoded, err := json.MarshalIndent(result, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(*out, "metrics.json"), append(encoded, '\n'), 0o644)
+	return session.writeMetrics(result)
 }
 
 // sslArchitecture returns the networks for -arch and the pixel range their generator produces.

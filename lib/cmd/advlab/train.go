@@ -1,9 +1,19 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
+
+	"github.com/advlab/advlab/lib/backend"
+	"github.com/advlab/advlab/lib/data"
+	"github.com/gomlx/compute"
 )
 
 // trainJobs maps the name of a training job (`advlab train NAME ...`) to its entry point, which
@@ -37,4 +47,91 @@ func trainJobList() string {
 	}
 	sort.Strings(names)
 	return strings.Join(names, ", ")
+}
+
+// trainSession is what every training job sets up before its loop: the backend (announced on
+// stderr), the output directory, a context cancelled by Ctrl-C or SIGTERM (the loop then saves its
+// checkpoint and stops), and the checkpoint's path.
+type trainSession struct {
+	ctx         context.Context
+	stop        context.CancelFunc
+	backend     compute.Backend
+	backendName string
+	out         string
+	checkpoint  string
+}
+
+// startTraining selects the backend, creates out (when not empty) and returns the session; call
+// its stop when done. checkpointName is the checkpoint's file name inside out.
+func startTraining(out, checkpointName string) (*trainSession, error) {
+	b, choice, err := backend.New()
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(os.Stderr, choice)
+	s := &trainSession{backend: b, backendName: choice.Config, out: out}
+	if out != "" {
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			return nil, err
+		}
+		s.checkpoint = filepath.Join(out, checkpointName)
+	}
+	s.ctx, s.stop = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	return s, nil
+}
+
+// resumable is a trainer that loads its checkpoint.
+type resumable interface {
+	Load(path string) error
+	StepCount() int
+}
+
+// resume loads the session's checkpoint into trainer and says where it continues from.
+func (s *trainSession) resume(trainer resumable) error {
+	if err := trainer.Load(s.checkpoint); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "resumed from %s at step %d\n", s.checkpoint, trainer.StepCount())
+	return nil
+}
+
+// interrupted wraps a training loop's error with where its state is and how to continue.
+func (s *trainSession) interrupted(err error) error {
+	return fmt.Errorf("%w (state saved in %s; continue with -resume)", err, s.checkpoint)
+}
+
+// writeMetrics writes v as indented JSON to metrics.json in the output directory.
+func (s *trainSession) writeMetrics(v any) error {
+	encoded, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(s.out, "metrics.json"), append(encoded, '\n'), 0o644)
+}
+
+// loadSplits loads a dataset's training and test splits (fetching them into the cache the first
+// time); limitTrain and limitTest, when > 0, keep only that many images of each.
+func loadSplits(dataset string, limitTrain, limitTest int) (train, test *data.Set, err error) {
+	if train, err = data.Load(dataset, data.Train); err != nil {
+		return nil, nil, err
+	}
+	if test, err = data.Load(dataset, data.Test); err != nil {
+		return nil, nil, err
+	}
+	if limitTrain > 0 && limitTrain < train.N {
+		train = train.Subset(firstN(limitTrain, train.N))
+	}
+	if limitTest > 0 && limitTest < test.N {
+		test = test.Subset(firstN(limitTest, test.N))
+	}
+	return train, test, nil
+}
+
+// firstN returns the indices 0..min(n, available)-1.
+func firstN(n, available int) []int {
+	indices := make([]int, min(n, available))
+	for i := range indices {
+		indices[i] = i
+	}
+	return indices
 }

@@ -1,16 +1,11 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"sort"
-	"syscall"
 
-	"github.com/advlab/advlab/lib/backend"
 	"github.com/advlab/advlab/lib/data"
 	"github.com/advlab/advlab/lib/models"
 	"github.com/advlab/advlab/lib/progress"
@@ -86,18 +81,15 @@ func runTrainVAE(args []string) error {
 		return usageError("%v", err)
 	}
 
-	train, err := data.Load(*dataset, data.Train)
-	if err != nil {
-		return err
-	}
-	test, err := data.Load(*dataset, data.Test)
-	if err != nil {
-		return err
-	}
+	limitTrain, limitTest := 0, 0
 	if *smoke {
-		train, test = train.Subset(firstN(512, train.N)), test.Subset(firstN(256, test.N))
+		limitTrain, limitTest = 512, 256
 		*epochs, *batch, *iwaeK, *iwaeImages = 1, 64, 8, 64
 		*width = min(*width, 1.0/16)
+	}
+	train, test, err := loadSplits(*dataset, limitTrain, limitTest)
+	if err != nil {
+		return err
 	}
 	net, err := vaeArchitecture(*arch, train, *latent, *width)
 	if err != nil {
@@ -108,34 +100,27 @@ func runTrainVAE(args []string) error {
 	if *gamma > 0 {
 		cfg.CapacityMax, cfg.CapacitySteps = *cmax, *capacitySteps
 	}
-	b, choice, err := backend.New()
+	session, err := startTraining(*out, "vae.ckpt")
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(os.Stderr, choice)
-	trainer, err := vae.New(b, cfg, net.Encoder, net.Decoder, data.Images{Set: train}) // pixels in [0, 1]
+	defer session.stop()
+	trainer, err := vae.New(session.backend, cfg, net.Encoder, net.Decoder, data.Images{Set: train}) // pixels in [0, 1]
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return err
-	}
-	ckpt := filepath.Join(*out, "vae.ckpt")
 	if *resume {
-		if err := trainer.Load(ckpt); err != nil {
+		if err := session.resume(trainer); err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "resumed from %s at step %d (epoch %d)\n", ckpt, trainer.StepCount(), trainer.EpochCount())
 	}
 
 	// Train, writing pytorch/examples' per-epoch reconstruction_N.png and sample_N.png.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	bar := progress.NewBar(os.Stderr, *epochs*trainer.StepsPerEpoch())
 	bar.StartStep = trainer.StepCount()
 	testImages := data.Images{Set: test}
-	trainErr := trainer.Train(ctx, vae.TrainOptions{
-		Epochs: *epochs, Test: testImages, CheckpointPath: ckpt, SnapshotEachEpoch: true,
+	trainErr := trainer.Train(session.ctx, vae.TrainOptions{
+		Epochs: *epochs, Test: testImages, CheckpointPath: session.checkpoint, SnapshotEachEpoch: true,
 		OnStep: func(m vae.StepMetrics) {
 			bar.Update(m.Step, progress.Scalar{Name: "loss", Value: m.Loss},
 				progress.Scalar{Name: "recon", Value: m.Reconstruction}, progress.Scalar{Name: "kl", Value: m.KL})
@@ -154,7 +139,7 @@ func runTrainVAE(args []string) error {
 	})
 	bar.Done()
 	if trainErr != nil {
-		return fmt.Errorf("%w (state saved in %s; continue with -resume)", trainErr, ckpt)
+		return session.interrupted(trainErr)
 	}
 	history := trainer.Epochs()
 	if len(history) == 0 {
@@ -166,7 +151,7 @@ func runTrainVAE(args []string) error {
 	result := vaeMetrics{Arch: *arch, Dataset: *dataset, Likelihood: kind.String(), Beta: *beta, Gamma: *gamma,
 		LatentDim: net.LatentDim, Epochs: trainer.EpochCount(), Steps: trainer.StepCount(), BatchSize: *batch, Seed: *seed,
 		TestELBO: -final.Test.NegELBO, TestLoss: final.Test.NegELBO, TestReconstruction: final.Test.Reconstruction,
-		TestKL: final.Test.KL, KLPerDim: final.Test.KLPerDim, Backend: choice.Config, History: history}
+		TestKL: final.Test.KL, KLPerDim: final.Test.KLPerDim, Backend: session.backendName, History: history}
 	if *gamma > 0 {
 		result.CMax = *cmax
 	}
@@ -187,21 +172,9 @@ func runTrainVAE(args []string) error {
 	if err := writeVAEPictures(*out, trainer, test, final.Test.KLPerDim, history); err != nil {
 		return err
 	}
-	encoded, err := json.MarshalIndent(result, "", "  ")
-	if err != nil {
-		return err
-	}
 	fmt.Fprintf(os.Stderr, "test loss (−ELBO) %.4f nats per image after %d epochs, %.1f s per epoch; results in %s\n",
 		final.Test.NegELBO, trainer.EpochCount(), result.SecondsPerEpoch, *out)
-	return os.WriteFile(filepath.Join(*out, "metrics.json"), append(encoded, '\n'), 0o644)
-}
-
-func firstN(n, available int) []int {
-	indices := make([]int, min(n, available))
-	for i := range indices {
-		indices[i] = i
-	}
-	return indices
+	return session.writeMetrics(result)
 }
 
 // vaeArchitecture returns the network for -arch on the dataset's image shape.
