@@ -126,3 +126,25 @@ func VAEStepFLOPs(layers []Layer, batch int) float64 {
 func MatmulFLOPs(n int) float64 {
 	return 2 * float64(n) * float64(n) * float64(n)
 }
+
+// VAAL's networks with lib/active's defaults (latent 32, the MLP VAE of 784-400-32): multiply-
+// accumulates per image of the encoder (to μ and log σ²), the decoder and the latent discriminator.
+const (
+	vaalEncoderMACs   = 784*400 + 2*400*32 // fc1, fc21, fc22
+	vaalDecoderMACs   = 32*400 + 400*784   // fc3, fc4
+	vaalAdversaryMACs = 32*512 + 512*512 + 512*1
+)
+
+// VAALRoundFLOPs is the FLOP count of one VAAL round (lib/active.VAAL.Select) of the given number
+// of iterations at the given batch size, scoring pool images at the end. Each iteration makes two
+// VAE updates, each passing batch labelled and batch unlabelled images through encoder, decoder
+// and discriminator forward and backward (3 × forward), and one discriminator update (encoder
+// forward only, discriminator forward and backward); scoring runs encoder and discriminator forward
+// on every pool image:
+//
+//	2 · (iterations · 2·batch · (2·3·(E + Dec + A) + E + 3·A) + pool · (E + A))
+func VAALRoundFLOPs(iterations, batch, pool int) float64 {
+	e, dec, a := float64(vaalEncoderMACs), float64(vaalDecoderMACs), float64(vaalAdversaryMACs)
+	perIteration := 2 * float64(batch) * (2*3*(e+dec+a) + e + 3*a)
+	return 2 * (float64(iterations)*perIteration + float64(pool)*(e+a))
+}

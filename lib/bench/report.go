@@ -187,12 +187,7 @@ func (r *Report) WriteTable(out io.Writer) error {
 
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "workload\tbatch\tGFLOP/step\tcolumn\tfirst step\tstep (median)\tsteps/s\timages/s\tGFLOP/s\t%% of peak\ttime / torch\n")
-	var skipped []string
 	for _, w := range r.Workloads {
-		if w.Workload.Unavailable != "" {
-			skipped = append(skipped, fmt.Sprintf("%s skipped: %s", w.Workload.Name, w.Workload.Unavailable))
-			continue
-		}
 		for i, c := range w.Columns {
 			name, batch, gflop := "", "", ""
 			if i == 0 {
@@ -218,9 +213,6 @@ func (r *Report) WriteTable(out io.Writer) error {
 		}
 	}
 	_ = tw.Flush()
-	for _, line := range skipped {
-		fmt.Fprintf(&b, "%s\n", line)
-	}
 	b.WriteString("time / torch: this column's median step time over PyTorch's (above 1: slower than PyTorch); " +
 		"% of peak: GFLOP/s over the column's own best matmul rate.\n")
 	if len(r.Notebook) > 0 {

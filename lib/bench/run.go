@@ -133,11 +133,6 @@ func Run(opts Options) (*Report, error) {
 			return report, err
 		}
 		result := WorkloadResult{Workload: w}
-		if w.Unavailable != "" {
-			fmt.Fprintf(opts.Log, "bench: %s skipped: %s\n", w.Name, w.Unavailable)
-			report.Workloads = append(report.Workloads, result)
-			continue
-		}
 		result.Columns = make([]ColumnResult, len(workers))
 		times := make([][]float64, len(workers))
 		for i, wk := range workers {

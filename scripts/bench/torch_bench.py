@@ -24,7 +24,12 @@ fixtures come from) at full width:
     tutorial's Dropout(0.3) after each discriminator LeakyReLU (the fixtures leave it out because
     dropout masks cannot be matched; advlab's models.DCGAN28Tutorial has it);
   * dcgan64: pytorch/examples' dcgan, nz 100, ngf = ndf = 64, one channel;
-  * vae: pytorch/examples/vae (784-400-20).
+  * vae: pytorch/examples/vae (784-400-20);
+  * vaal: one round of VAAL (sinhasam/vaal's solver and sampler) with lib/active's MLP β-VAE
+    (784-400-32, Gaussian decoder: squared error summed over the pixels) and latent discriminator
+    (32-512-512-1): fresh networks, VAAL_ITERATIONS iterations of 2 VAE and 1 discriminator Adam
+    updates on 64 labelled + 64 unlabelled images, then D(mu) over the whole pool and the
+    VAAL_BUDGET lowest unlabelled images selected.
 
 The GAN step is pytorch/examples' dcgan: D on the real batch and on the detached fake batch, D's
 Adam step, then G's loss through the updated D and G's Adam step. Data are random tensors of the
@@ -48,7 +53,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "fixtures"))
 from gan_steps import dcgan28, dcgan64  # noqa: E402
 
 RESPONSE_PREFIX = "advlab-bench "
-WORKLOADS = {"dcgan28": 64, "dcgan64": 64, "vae": 128}
+WORKLOADS = {"dcgan28": 64, "dcgan64": 64, "vae": 128, "vaal": 64}
+# The VAAL round of lib/bench (bench.go: VAALIterations, VAALPool, VAALLabelled, VAALBudget).
+VAAL_ITERATIONS, VAAL_POOL, VAAL_LABELLED, VAAL_BUDGET = 25, 2000, 200, 100
 
 
 def with_dropout(d, rate):
@@ -130,6 +137,72 @@ def vae_stepper(batch):
     return step
 
 
+class VAALVAE(nn.Module):
+    """lib/active's VAAL VAE (models.MLPVAE with latent 32): 784-400-(32, 32), 32-400-784, no output activation."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc21, self.fc22 = nn.Linear(784, 400), nn.Linear(400, 32), nn.Linear(400, 32)
+        self.fc3, self.fc4 = nn.Linear(32, 400), nn.Linear(400, 784)
+
+    def encode(self, x):
+        h = F.relu(self.fc1(x.view(-1, 784)))
+        return self.fc21(h), self.fc22(h)
+
+    def forward(self, x):
+        mu, logvar = self.encode(x)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        return self.fc4(F.relu(self.fc3(z))), mu, logvar
+
+
+def vaal_stepper(batch):
+    """Returns a function running one VAAL round on a pool of random images in [-1, 1]."""
+    pool = torch.rand(VAAL_POOL, 1, 28, 28) * 2 - 1
+    labelled, unlabelled = pool[:VAAL_LABELLED], pool[VAAL_LABELLED:]
+    ones, zeros = torch.ones(batch), torch.zeros(batch)
+
+    def trd(vae, x):
+        recon, mu, logvar = vae(x)
+        per_image = (recon - x.view(-1, 784)).pow(2).sum(1) - 0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)
+        return per_image.mean(), mu
+
+    def step():
+        vae = VAALVAE()
+        adversary = nn.Sequential(nn.Linear(32, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 1))
+        opt_vae = torch.optim.Adam(vae.parameters(), lr=5e-4)
+        opt_adv = torch.optim.Adam(adversary.parameters(), lr=5e-4)
+
+        def batches():
+            return (labelled[torch.randint(0, VAAL_LABELLED, (batch,))],
+                    unlabelled[torch.randint(0, len(unlabelled), (batch,))])
+
+        for _ in range(VAAL_ITERATIONS):
+            for _ in range(2):  # VAE steps: L_trd + lambda2 * L_adv, fooling D into "labelled"
+                x_l, x_u = batches()
+                trd_l, mu_l = trd(vae, x_l)
+                trd_u, mu_u = trd(vae, x_u)
+                adv = F.binary_cross_entropy_with_logits(adversary(mu_l).view(-1), ones) + \
+                    F.binary_cross_entropy_with_logits(adversary(mu_u).view(-1), ones)
+                opt_vae.zero_grad()
+                (trd_l + trd_u + adv).backward()
+                opt_vae.step()
+            x_l, x_u = batches()  # discriminator step, the VAE held fixed
+            with torch.no_grad():
+                mu_l, _ = vae.encode(x_l)
+                mu_u, _ = vae.encode(x_u)
+            loss = F.binary_cross_entropy_with_logits(adversary(mu_l).view(-1), ones) + \
+                F.binary_cross_entropy_with_logits(adversary(mu_u).view(-1), zeros)
+            opt_adv.zero_grad()
+            loss.backward()
+            opt_adv.step()
+        with torch.no_grad():  # sampling: score the pool with D(mu), take the lowest unlabelled
+            scores = torch.sigmoid(adversary(vae.encode(pool)[0]).view(-1))
+            picked = torch.topk(-scores[VAAL_LABELLED:], VAAL_BUDGET).indices
+        return float(picked.sum())
+
+    return step
+
+
 def make_stepper(name):
     batch = WORKLOADS[name]
     torch.manual_seed(1)
@@ -141,6 +214,8 @@ def make_stepper(name):
         return gan_stepper(g, d, batch, 100, (1, 64, 64))
     if name == "vae":
         return vae_stepper(batch)
+    if name == "vaal":
+        return vaal_stepper(batch)
     raise ValueError(f"unknown workload {name!r} (known: {', '.join(WORKLOADS)})")
 
 
