@@ -40,6 +40,8 @@ type Experiment struct {
 	// Initial, Budget, Rounds, Repeats and Seed are the protocol (see Config).
 	Initial, Budget, Rounds, Repeats int
 	Seed                             uint64
+	// MinConfidence discards synthesised queries the oracle labels less confidently (Config).
+	MinConfidence float64
 	// Pool and TestSize, when > 0, keep only the first that many pool and test images of the task.
 	Pool, TestSize int
 	// GAN configures the generator of the synthesising strategies; CachePath, when empty, becomes a
@@ -206,7 +208,7 @@ func PadImages(s *data.Set, p int) *data.Set {
 // config is the Config of the experiment on a task described by task.
 func (e *Experiment) config(task string) Config {
 	return Config{Task: task, Learner: e.LearnerName(), Strategies: e.Strategies, Initial: e.Initial, Budget: e.Budget,
-		Rounds: e.Rounds, Repeats: e.Repeats, Seed: e.Seed}
+		Rounds: e.Rounds, Repeats: e.Repeats, Seed: e.Seed, MinConfidence: e.MinConfidence}
 }
 
 // Runner checks the experiment, loads its task and returns a Runner ready to Run on backend. The

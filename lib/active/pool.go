@@ -34,6 +34,7 @@ type Pool struct {
 	labels    []int // per image: its label once labelled, -1 before.
 	labelled  int
 	synthetic []Example
+	discarded int // labels paid for synthesised queries the oracle could not label with confidence
 }
 
 // NewPool returns a pool over the images of set with nothing labelled.
@@ -57,8 +58,15 @@ func (p *Pool) NumLabelled() int { return p.labelled }
 // NumUnlabelled is the number of pool images still unlabelled.
 func (p *Pool) NumUnlabelled() int { return p.set.N - p.labelled }
 
-// NumLabels is the number of labels spent: labelled pool images plus labelled synthesised ones.
-func (p *Pool) NumLabels() int { return p.labelled + len(p.synthetic) }
+// NumLabels is the number of labels spent: labelled pool images, labelled synthesised ones, and
+// the discarded queries (paid for, not used).
+func (p *Pool) NumLabels() int { return p.labelled + len(p.synthetic) + p.discarded }
+
+// Discard counts n queries whose labels were paid for but not used (Config.MinConfidence).
+func (p *Pool) Discard(n int) { p.discarded += n }
+
+// NumDiscarded is the number of discarded queries so far.
+func (p *Pool) NumDiscarded() int { return p.discarded }
 
 // IsLabelled reports whether pool image i is labelled.
 func (p *Pool) IsLabelled(i int) bool { return p.labels[i] >= 0 }

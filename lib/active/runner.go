@@ -44,6 +44,11 @@ type Config struct {
 	Repeats int `json:"repeats"`
 	// Seed is the seed of the first repeat; repeat i uses Seed + i.
 	Seed uint64 `json:"seed"`
+	// MinConfidence, when > 0, discards every synthesised query that the oracle labels with a
+	// confidence below it: the label is paid for but not used, as when a human labeller answers
+	// "cannot tell" (the TensorFlow GAAL reproduction accepts a query only above a threshold). 0
+	// keeps every answer, as GAAL's paper does.
+	MinConfidence float64 `json:"min_confidence,omitempty"`
 	// Settings records the strategies' and learner's hyperparameters in free form, so that a
 	// resume with other settings is refused too.
 	Settings string `json:"settings,omitempty"`
@@ -62,6 +67,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("active: Rounds = %d, want >= 0", c.Rounds)
 	case c.Repeats <= 0:
 		return fmt.Errorf("active: Repeats = %d, want > 0", c.Repeats)
+	case c.MinConfidence < 0 || c.MinConfidence > 1:
+		return fmt.Errorf("active: MinConfidence = %g, want a probability in [0, 1]", c.MinConfidence)
 	}
 	return nil
 }
@@ -75,9 +82,11 @@ type Record struct {
 	// Seed is the repeat's seed.
 	Seed uint64 `json:"seed"`
 	// Labels is the number of labels spent so far, the initial set included; Synthetic is how many
-	// of them went to synthesised images.
+	// of them went to synthesised images that were kept, Discarded how many to synthesised images
+	// discarded for the oracle's low confidence (Config.MinConfidence).
 	Labels    int `json:"labels"`
 	Synthetic int `json:"synthetic"`
+	Discarded int `json:"discarded,omitempty"`
 	// Accuracy is the learner's test accuracy after training on those labels.
 	Accuracy float64 `json:"accuracy"`
 	// OracleConfidence is the mean confidence of the oracle's labels for this round's synthesised
@@ -156,6 +165,7 @@ type poolState struct {
 	Indices   []int          `json:"indices"`
 	Labels    []int          `json:"labels"`
 	Synthetic []savedExample `json:"synthetic,omitempty"`
+	Discarded int            `json:"discarded,omitempty"`
 }
 
 // savedExample is an Example with its pixels as little-endian float32 bytes (exact, compact).
@@ -357,11 +367,15 @@ func (r *Runner) label(pool *Pool, query Query, round, budget int, rec *Record) 
 	if err != nil {
 		return err
 	}
-	examples := make([]Example, len(query.Synthetic))
+	examples := make([]Example, 0, len(query.Synthetic))
 	mean := 0.0
 	for k, e := range query.Synthetic {
-		examples[k] = Example{Image: e.Image, Label: synthLabels[k], Confidence: confidence[k], Round: round}
-		mean += confidence[k] / float64(len(examples))
+		mean += confidence[k] / float64(len(query.Synthetic))
+		if confidence[k] < r.Config.MinConfidence {
+			pool.Discard(1)
+			continue
+		}
+		examples = append(examples, Example{Image: e.Image, Label: synthLabels[k], Confidence: confidence[k], Round: round})
 	}
 	rec.OracleConfidence = &mean
 	return pool.AddSynthetic(examples...)
@@ -383,6 +397,7 @@ func (r *Runner) fitAndMeasure(ctx context.Context, learner Learner, pool *Pool,
 	rec.Accuracy = accuracy
 	rec.Labels = pool.NumLabels()
 	rec.Synthetic = len(pool.Synthetic())
+	rec.Discarded = pool.NumDiscarded()
 	return nil
 }
 
@@ -407,7 +422,7 @@ func (r *Runner) commit(state *runState, key string, pool *Pool, rec Record) err
 }
 
 func savePool(pool *Pool, round int) poolState {
-	s := poolState{Round: round, Indices: pool.Labelled()}
+	s := poolState{Round: round, Indices: pool.Labelled(), Discarded: pool.NumDiscarded()}
 	for _, i := range s.Indices {
 		s.Labels = append(s.Labels, pool.Label(i))
 	}
@@ -423,6 +438,7 @@ func restorePool(pool *Pool, s poolState) error {
 	if err := pool.SetLabels(s.Indices, s.Labels); err != nil {
 		return err
 	}
+	pool.Discard(s.Discarded)
 	for _, e := range s.Synthetic {
 		image := make([]float32, len(e.Pixels)/4)
 		if err := binary.Read(bytes.NewReader(e.Pixels), binary.LittleEndian, image); err != nil {

@@ -215,3 +215,66 @@ func TestCNNLearner(t *testing.T) {
 		}
 	}
 }
+
+// copyAndNoise is a synthesising strategy for tests: half its queries are copies of unlabelled
+// pool digits (the evaluator labels them confidently), half uniform noise (it does not).
+type copyAndNoise struct{}
+
+func (copyAndNoise) Name() string { return "copy-and-noise" }
+
+func (copyAndNoise) Select(_ context.Context, r *Round) (Query, error) {
+	size := r.Pool.Set().ImageSize()
+	digits := r.Pool.Images(r.Pool.Unlabelled()[:r.Budget/2])
+	var q Query
+	for k := range r.Budget {
+		image := make([]float32, size)
+		if k < r.Budget/2 {
+			copy(image, digits[k*size:(k+1)*size])
+		} else {
+			for i := range image {
+				image[i] = 2*r.RNG.Float32() - 1
+			}
+		}
+		q.Synthetic = append(q.Synthetic, Example{Image: image})
+	}
+	return q, nil
+}
+
+// TestMinConfidenceDiscardsUnsureAnswers runs a strategy that synthesises half digits, half noise
+// with MinConfidence 0.9: the unsure answers are paid for (the label count still grows by the
+// budget) but never reach the learner, and a saved and restored pool keeps the count.
+func TestMinConfidenceDiscardsUnsureAnswers(t *testing.T) {
+	task := smokeTask(t)
+	eval, err := metrics.LoadEvaluator("mnist")
+	if err != nil {
+		t.Skipf("no MNIST evaluator: %v", err)
+	}
+	cfg := Config{Task: task.String(), Learner: "svm", Strategies: []string{"copy-and-noise"}, Initial: 20, Budget: 10,
+		Rounds: 2, Repeats: 1, Seed: 5, MinConfidence: 0.9}
+	runner := &Runner{Config: cfg, Task: task, Strategies: []Strategy{copyAndNoise{}}, NewLearner: svmLearner,
+		Oracle: NewOracle(task.Train, eval, task.Classes), Backend: backend.MustNew()}
+	runner.OnRound = func(rec Record) {
+		if rec.Labels != 20+10*rec.Round || rec.Synthetic+rec.Discarded != 10*rec.Round {
+			t.Errorf("round %d: %d labels (%d synthesised kept, %d discarded), want %d labels and %d synthesised in all",
+				rec.Round, rec.Labels, rec.Synthetic, rec.Discarded, 20+10*rec.Round, 10*rec.Round)
+		}
+	}
+	results, err := runner.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := results.Records[len(results.Records)-1]
+	t.Logf("kept %d, discarded %d of 20 synthesised queries (mean confidence %.3f)", last.Synthetic, last.Discarded, *last.OracleConfidence)
+	if last.Synthetic < 8 || last.Discarded < 8 {
+		t.Errorf("kept %d and discarded %d of 10 digits and 10 noise images, want about 10 and 10", last.Synthetic, last.Discarded)
+	}
+	pool := NewPool(task.Train)
+	pool.Discard(3)
+	restored := NewPool(task.Train)
+	if err := restorePool(restored, savePool(pool, 1)); err != nil || restored.NumDiscarded() != 3 || restored.NumLabels() != 3 {
+		t.Errorf("restored pool: %v, %d discarded, %d labels; want 3 and 3", err, restored.NumDiscarded(), restored.NumLabels())
+	}
+	if err := (Config{Strategies: []string{"x"}, Initial: 1, Budget: 1, Repeats: 1, MinConfidence: 1.5}).Validate(); err == nil {
+		t.Error("MinConfidence 1.5 accepted")
+	}
+}

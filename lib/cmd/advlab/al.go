@@ -36,6 +36,7 @@ func parseALFlags(args []string) (*active.Experiment, error) {
 	seed := fs.Uint64("seed", 1, "seed of the first repeat (initial sets, strategies' draws, learners' training)")
 	pool := fs.Int("pool", 0, "use only the first N pool images (0: all)")
 	testSize := fs.Int("test-size", 0, "use only the first N test images (0: all)")
+	minConfidence := fs.Float64("min-confidence", 0, "discard synthesised queries the oracle labels with a lower probability (paid for, not used; 0: keep all, as GAAL)")
 	candidates := fs.Int("candidates", 0, "uncertainty strategies and svm-active score only N random unlabelled images per round (0: all)")
 	ganArch := fs.String("gan", "mlp", "GAN of the synthesising strategies: mlp (labml's MLP GAN) or dcgan28")
 	ganSteps := fs.Int("gan-steps", 3000, "GAN training steps (trained once per output directory, cached in DIR/gan-*.ckpt)")
@@ -58,7 +59,7 @@ func parseALFlags(args []string) (*active.Experiment, error) {
 		return nil, usageError("-out DIR is required (results and the resumable state go there)")
 	}
 	e := &active.Experiment{Dataset: *dataset, TestDataset: *testDataset, Learner: *learner, Initial: *initial,
-		Budget: *budget, Rounds: *rounds, Repeats: *repeats, Seed: *seed, Pool: *pool, TestSize: *testSize, Out: *out,
+		Budget: *budget, Rounds: *rounds, Repeats: *repeats, Seed: *seed, MinConfidence: *minConfidence, Pool: *pool, TestSize: *testSize, Out: *out,
 		GAN: active.GANConfig{Arch: *ganArch, Steps: *ganSteps}, CNN: active.CNNConfig{Steps: *cnnSteps},
 		Options: active.Options{Candidates: *candidates, GAAL: active.GAALConfig{Steps: *gaalSteps},
 			ALGAN: active.ALGANConfig{Lambda: *alganLambda},
