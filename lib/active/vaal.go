@@ -202,9 +202,10 @@ func newVAALTrainer(r *Round, cfg VAALConfig) (*vaalTrainer, error) {
 		trdL, muL := t.trd(xL, epsL)
 		trdU, muU := t.trd(xU, epsU)
 		adv := graph.Add(gan.BCEWithLogits(t.adversary(muL), 1), gan.BCEWithLogits(t.adversary(muU), 1))
-		loss := graph.Add(graph.Add(trdL, trdU), graph.MulScalar(adv, cfg.AdversaryWeight))
+		trd := graph.Add(trdL, trdU)
+		loss := graph.Add(trd, graph.MulScalar(adv, cfg.AdversaryWeight))
 		adam().UpdateGraph(t.store.Scope(vaeScope), g, loss)
-		return loss
+		return graph.Stack([]*graph.Node{loss, trd, adv}, 0) // L_VAE, L_trd, L_adv
 	}); err != nil {
 		return nil, err
 	}
@@ -237,16 +238,32 @@ func imagesTensor(values []float32, n, h, w, c int) *tensors.Tensor {
 // lowest D(μ). Its metrics are the last VAE and discriminator losses and the mean D(μ) of the
 // labelled and of the unlabelled images.
 func (s *VAAL) Select(ctx context.Context, r *Round) (Query, error) {
+	trace, err := s.run(ctx, r)
+	if err != nil {
+		return Query{}, err
+	}
+	return trace.Query, nil
+}
+
+// VAALLossNames name the losses of a VAAL trace, one value per training iteration each: the VAE's
+// objective L_VAE = L_trd + λ₂·L_adv (eq. 4) and its two terms (eqs. 1 and 2), and the
+// discriminator's L_D (eq. 3), each the mean over the iteration's updates.
+var VAALLossNames = []string{"L_VAE", "L_trd", "L_adv", "L_D"}
+
+// run is Select, returning with the query the losses of every iteration and the score of every
+// image (LatentTrace).
+func (s *VAAL) run(ctx context.Context, r *Round) (*LatentTrace, error) {
 	cfg := s.Config.withDefaults()
 	t, err := newVAALTrainer(r, cfg)
 	if err != nil {
-		return Query{}, err
+		return nil, err
 	}
 	defer t.store.Finalize()
 	labelled := r.Pool.TrainingSet()
 	unlabelled := r.Pool.Unlabelled()
+	trace := &LatentTrace{Strategy: s.Name(), LossNames: VAALLossNames, Losses: make([][]float64, len(VAALLossNames))}
 	if len(unlabelled) == 0 {
-		return Query{}, nil
+		return trace, nil
 	}
 	rng := rand.New(rand.NewPCG(r.Seed, 0xeaa1))
 	order := trainloop.NewOrder(r.Seed, cfg.BatchSize, len(unlabelled), labelled.N)
@@ -265,38 +282,56 @@ func (s *VAAL) Select(ctx context.Context, r *Round) (Query, error) {
 	r.logf("vaal: training the VAE and the latent discriminator, %d iterations\n", cfg.Steps)
 	for step := range cfg.Steps {
 		if step%10 == 0 && ctx.Err() != nil {
-			return Query{}, ctx.Err()
+			return nil, ctx.Err()
 		}
+		var iteration [4]float64 // L_VAE, L_trd, L_adv, L_D summed over the iteration's updates
 		for range cfg.VAESteps {
 			l, u := nextBatch()
 			out, err := t.vaeStep.Call(l, u, noise(), noise())
 			if err != nil {
-				return Query{}, fmt.Errorf("active: vaal: VAE step %d: %w", step+1, err)
+				return nil, fmt.Errorf("active: vaal: VAE step %d: %w", step+1, err)
 			}
-			vaeLoss = float64(tensors.ToScalar[float32](out[0]))
+			losses := tensors.MustCopyFlatData[float32](out[0])
+			vaeLoss = float64(losses[0])
+			for k := range 3 {
+				iteration[k] += float64(losses[k]) / float64(cfg.VAESteps)
+			}
 		}
 		for range cfg.AdversarySteps {
 			l, u := nextBatch()
 			out, err := t.advStep.Call(l, u)
 			if err != nil {
-				return Query{}, fmt.Errorf("active: vaal: discriminator step %d: %w", step+1, err)
+				return nil, fmt.Errorf("active: vaal: discriminator step %d: %w", step+1, err)
 			}
 			advLoss = float64(tensors.ToScalar[float32](out[0]))
+			iteration[3] += advLoss / float64(cfg.AdversarySteps)
+		}
+		for k, v := range iteration {
+			trace.Losses[k] = append(trace.Losses[k], v)
 		}
 	}
-	picked, unlabelledMean, labelledMean, err := lowestScores(r, t.score, unlabelled, labelled, size, t.height, t.width, t.channels)
+	scores, err := lowestScores(r, t.score, unlabelled, labelled, size, t.height, t.width, t.channels)
 	if err != nil {
-		return Query{}, fmt.Errorf("active: vaal: %w", err)
+		return nil, fmt.Errorf("active: vaal: %w", err)
 	}
-	return Query{Indices: picked, Metrics: map[string]float64{
-		"vae_loss": vaeLoss, "d_loss": advLoss, "d_labelled": labelledMean, "d_unlabelled": unlabelledMean}}, nil
+	trace.setScores(r.Pool, unlabelled, scores)
+	trace.Query = Query{Indices: scores.picked, Metrics: map[string]float64{
+		"vae_loss": vaeLoss, "d_loss": advLoss, "d_labelled": mean(scores.labelled), "d_unlabelled": mean(scores.unlabelled)}}
+	return trace, nil
+}
+
+// latentScores are the scores lowestScores computed: one per unlabelled pool image and one per
+// labelled training example, and the unlabelled images picked.
+type latentScores struct {
+	unlabelled, labelled []float64
+	picked               []int
 }
 
 // lowestScores runs the scoring graph score (VAAL's D(μ), ARAL's sampler) over the unlabelled pool
-// images and over the labelled training images, and returns the r.Budget unlabelled pool indices
-// with the lowest scores (the most "unlabelled-like") with the mean score of each group.
+// images and over the labelled training images, and returns both groups' scores with the r.Budget
+// unlabelled pool indices with the lowest scores (the most "unlabelled-like").
 func lowestScores(r *Round, score *model.Exec, unlabelled []int, labelled data.Floats, size, height, width,
-	channels int) (picked []int, unlabelledMean, labelledMean float64, err error) {
+	channels int) (latentScores, error) {
 	scoreImages := func(values []float32, n int) ([]float64, error) {
 		return scoreInBatches(values, n, size, func(batch []float32, b int) ([]float32, error) {
 			out, err := score.Call(imagesTensor(batch, b, height, width, channels))
@@ -308,17 +343,17 @@ func lowestScores(r *Round, score *model.Exec, unlabelled []int, labelled data.F
 	}
 	scores, err := scoreImages(r.Pool.Images(unlabelled), len(unlabelled))
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("scoring the pool: %w", err)
+		return latentScores{}, fmt.Errorf("scoring the pool: %w", err)
 	}
 	labelledScores, err := scoreImages(labelled.Values, labelled.N)
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("scoring the labelled images: %w", err)
+		return latentScores{}, fmt.Errorf("scoring the labelled images: %w", err)
 	}
 	lowest := make([]float64, len(scores))
 	for i, v := range scores {
 		lowest[i] = -v
 	}
-	return pick(unlabelled, TopK(lowest, r.Budget)), mean(scores), mean(labelledScores), nil
+	return latentScores{unlabelled: scores, labelled: labelledScores, picked: pick(unlabelled, TopK(lowest, r.Budget))}, nil
 }
 
 // scoreInBatches runs score on n images ([n, ...] flat, size values each) in batches of
