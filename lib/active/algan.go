@@ -34,7 +34,7 @@ func (c ALGANConfig) withDefaults() ALGANConfig {
 	return c
 }
 
-// ALGAN is the "AL-GAN" of the article on active learning in GANs (seed 000 of advlab's sources):
+// ALGAN is the "AL-GAN" of the article on active learning in GANs (主动学习在生成对抗网络中的应用; notebook 10_al_gan):
 // the generator does not take its noise blindly but picks it with the discriminator's feedback.
 // The article writes the objective as the GAN's value plus a regulariser,
 //

@@ -57,7 +57,7 @@ type ganEvaluation struct {
 
 func runTrainGAN(args []string) error {
 	fs := newFlags("train gan", "train gan -arch mlp|dcgan28|dcgan64 -dataset mnist|fashion|cifar10 -steps N -out DIR [flags]")
-	arch := fs.String("arch", "dcgan28", "architecture: mlp (seed 000's Keras MLP), mlp-labml (labml's LeakyReLU MLP), dcgan28 (TensorFlow tutorial), dcgan64 (PyTorch tutorial)")
+	arch := fs.String("arch", "dcgan28", "architecture: mlp (the Keras MLP of the article on active learning in GANs), mlp-labml (labml's LeakyReLU MLP), dcgan28 (TensorFlow tutorial), dcgan64 (PyTorch tutorial)")
 	dataset := fs.String("dataset", "mnist", "training data: mnist, fashion or cifar10 (cifar10 needs -arch dcgan64 or mlp)")
 	steps := fs.Int("steps", 2000, "generator updates to run (in this call; with -resume, added to the checkpoint's)")
 	batch := fs.Int("batch", 64, "batch size")
