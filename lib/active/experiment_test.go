@@ -74,3 +74,22 @@ func TestFirstImagesKeepsEveryClass(t *testing.T) {
 		t.Error("n = 0 does not keep the whole set")
 	}
 }
+
+// TestTaskStringNamesTheClasses: the task's name (part of a run's Config, which a resume must
+// match) abbreviates only 0..K-1, so two different four-class tasks never share a name.
+func TestTaskStringNamesTheClasses(t *testing.T) {
+	set := &data.Set{Name: "toy", N: 1}
+	for _, c := range []struct {
+		classes []int
+		want    string
+	}{
+		{[]int{5, 7}, "toy 5 vs 7 (1 pool, 1 test images)"},
+		{[]int{0, 1, 2, 3}, "toy classes 0–3 (1 pool, 1 test images)"},
+		{[]int{4, 5, 6, 7}, "toy 4 vs 5 vs 6 vs 7 (1 pool, 1 test images)"},
+	} {
+		task := &Task{Train: set, Test: set, Classes: c.classes}
+		if got := task.String(); got != c.want {
+			t.Errorf("classes %v: %q, want %q", c.classes, got, c.want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package active
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/advlab/advlab/lib/data"
@@ -71,7 +72,7 @@ func NewTask(train, test *data.Set, classes []int) (*Task, error) {
 func (t *Task) NumClasses() int { return len(t.Classes) }
 
 // String describes the task, e.g. "mnist 5 vs 7 (11700 pool, 1920 test images)", or for more than
-// three classes "mnist 10 classes (10000 pool, 10000 test images)".
+// three classes 0, 1, ..., K-1 "mnist classes 0–9 (10000 pool, 10000 test images)".
 func (t *Task) String() string {
 	names := make([]string, len(t.Classes))
 	for k, c := range t.Classes {
@@ -81,8 +82,10 @@ func (t *Task) String() string {
 		}
 	}
 	what := strings.Join(names, " vs ")
-	if len(names) > 3 {
-		what = fmt.Sprintf("%d classes", len(names)) // "mnist 10 classes": a title that fits a chart
+	if len(t.Classes) > 3 && slices.Equal(t.Classes, seq(len(t.Classes))) {
+		// "mnist classes 0–9": a title that fits a chart, and still names the classes exactly (the
+		// string is part of a run's Config, which a resume must match).
+		what = fmt.Sprintf("classes 0–%d", len(t.Classes)-1)
 	}
 	return fmt.Sprintf("%s %s (%d pool, %d test images)", t.Train.Name, what, t.Train.N, t.Test.N)
 }
