@@ -166,17 +166,8 @@ func (r *Runner) FirstRound(ctx context.Context, name string, repeat int, fit bo
 	if r.Task == nil || r.NewLearner == nil || r.Oracle == nil {
 		return nil, fmt.Errorf("active: Runner needs a Task, NewLearner and an Oracle")
 	}
-	rng := rand.New(rand.NewPCG(r.repeatSeed(repeat), 0x1717))
-	initial, err := InitialSet(r.Task.Train.Labels, r.Task.NumClasses(), r.Config.Initial, rng)
-	if err != nil {
-		return nil, err
-	}
-	labels, err := r.Oracle.LabelPool(initial)
-	if err != nil {
-		return nil, err
-	}
 	pool := NewPool(r.Task.Train)
-	if err := pool.SetLabels(initial, labels); err != nil {
+	if err := r.labelInitialSet(pool, repeat); err != nil {
 		return nil, err
 	}
 	learner := r.NewLearner()

@@ -288,16 +288,7 @@ func (r *Runner) runOne(ctx context.Context, state *runState, strategy Strategy,
 			return err
 		}
 	} else {
-		rng := rand.New(rand.NewPCG(r.repeatSeed(repeat), 0x1717))
-		initial, err := InitialSet(r.Task.Train.Labels, r.Task.NumClasses(), r.Config.Initial, rng)
-		if err != nil {
-			return err
-		}
-		labels, err := r.Oracle.LabelPool(initial)
-		if err != nil {
-			return err
-		}
-		if err := pool.SetLabels(initial, labels); err != nil {
+		if err := r.labelInitialSet(pool, repeat); err != nil {
 			return err
 		}
 		rec := Record{Strategy: name, Repeat: repeat, Round: 0, Seed: r.repeatSeed(repeat)}
@@ -338,6 +329,21 @@ func (r *Runner) runOne(ctx context.Context, state *runState, strategy Strategy,
 		return err
 	}
 	return r.save(state)
+}
+
+// labelInitialSet labels the repeat's random, class-balanced initial set in pool (the same set
+// for every strategy of the repeat).
+func (r *Runner) labelInitialSet(pool *Pool, repeat int) error {
+	rng := rand.New(rand.NewPCG(r.repeatSeed(repeat), 0x1717))
+	initial, err := InitialSet(r.Task.Train.Labels, r.Task.NumClasses(), r.Config.Initial, rng)
+	if err != nil {
+		return err
+	}
+	labels, err := r.Oracle.LabelPool(initial)
+	if err != nil {
+		return err
+	}
+	return pool.SetLabels(initial, labels)
 }
 
 // label checks a query against the pool and the budget, asks the oracle, and adds the answers.
