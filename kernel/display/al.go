@@ -1,9 +1,13 @@
 package display
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/advlab/advlab/lib/active"
+	"github.com/advlab/advlab/lib/backend"
 	"github.com/advlab/advlab/lib/viz"
 )
 
@@ -41,3 +45,28 @@ func (d *ALDashboard) Round(rec active.Record) {
 
 // Done renders the final state.
 func (d *ALDashboard) Done() { d.dashboard.Done() }
+
+// RunExperiment runs e (or continues it from e.Out) on the default backend with a live
+// ALDashboard titled with the task and the strategies. The notebook's interrupt button stops it
+// after the current round: the finished rounds are saved in e.Out (running the cell again
+// continues), RunExperiment says so and returns the results so far without an error.
+func RunExperiment(e active.Experiment) (*active.Results, error) {
+	b, _, err := backend.New()
+	if err != nil {
+		return nil, err
+	}
+	runner, err := e.Runner(b)
+	if err != nil {
+		return nil, err
+	}
+	ctx, stop := InterruptContext()
+	defer stop()
+	dashboard := NewALDashboard(fmt.Sprintf("%s: %s", runner.Task, strings.Join(e.Strategies, " vs ")), runner)
+	results, err := runner.Run(ctx)
+	dashboard.Done()
+	if errors.Is(err, context.Canceled) {
+		fmt.Printf("interrupted: the finished rounds are saved in %s; run the cell again to continue\n", e.Out)
+		return results, nil
+	}
+	return results, err
+}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/advlab/advlab/lib/active"
+	"github.com/advlab/advlab/lib/data"
 )
 
 func TestALDashboardDrawsCurvesAndChainsOnRound(t *testing.T) {
@@ -32,5 +33,24 @@ func TestALDashboardDrawsCurvesAndChainsOnRound(t *testing.T) {
 		if !strings.Contains(last, want) {
 			t.Errorf("last page lacks %q", want)
 		}
+	}
+}
+
+func TestRunExperimentChecksAndRuns(t *testing.T) {
+	if _, err := RunExperiment(active.Experiment{Strategies: []string{"coreset"}, Dataset: "mnist"}); err == nil ||
+		!strings.Contains(err.Error(), `unknown strategy "coreset"`) {
+		t.Errorf("an unknown strategy: error %v, want one naming it", err)
+	}
+	if _, err := data.LoadWith("mnist", data.Train, data.FetchOptions{Offline: true}); err != nil {
+		t.Skipf("MNIST is not in the data cache: %v", err)
+	}
+	e := active.Experiment{Strategies: []string{"random"}, Dataset: "mnist", Classes: []int{5, 7}, Out: t.TempDir()}
+	e.Smoke()
+	results, err := RunExperiment(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results.Curves) != 1 || len(results.Curves[0].Mean) != e.Rounds+1 || results.Curves[0].Mean[e.Rounds] < 0.8 {
+		t.Errorf("curves %+v: want one curve of %d rounds ending above 0.8", results.Curves, e.Rounds+1)
 	}
 }
