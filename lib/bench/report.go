@@ -226,7 +226,7 @@ func describeColumn(c ColumnInfo) string {
 	if c.Error != "" {
 		return "not run: " + shorten(c.Error)
 	}
-	keys := []string{"backend", "torch", "threads", "OMP_WAIT_POLICY", "blas", "go", "gomaxprocs"}
+	keys := []string{"backend", "device", "torch", "cuda", "tf32", "threads", "OMP_WAIT_POLICY", "blas", "go", "gomaxprocs"}
 	var parts []string
 	for _, k := range keys {
 		if v := c.Info[k]; v != "" {

@@ -5,6 +5,10 @@ Run with Debian's PyTorch (python3-torch, with libopenblas0-pthread for a fast B
 
     OMP_NUM_THREADS=$(nproc) OPENBLAS_NUM_THREADS=1 /usr/bin/python3 scripts/bench/torch_bench.py
 
+or, on a GPU machine, with a CUDA build of PyTorch (2.0 or newer) and --device cuda. On CUDA the
+math is plain float32 on both sides unless --tf32 is given: XLA computes float32 products at full
+precision by default, while PyTorch lets cuDNN convolutions use TF32 unless told otherwise.
+
 Alone it times every workload (first step, then the median of --steps steps) and prints a table.
 With --serve it is the PyTorch worker of `advlab bench` (lib/bench): it reads one JSON request per
 line on stdin and answers each with a line "advlab-bench {json}" on stdout, so that the Go program
@@ -203,6 +207,19 @@ def vaal_stepper(batch):
     return step
 
 
+def use_device(device, tf32):
+    """Makes `device` the default of every tensor and module created from here on (CUDA: torch >= 2.0)."""
+    if device == "cpu":
+        return
+    if not device.startswith("cuda") or not torch.cuda.is_available():
+        raise SystemExit(f"torch_bench.py: device {device!r} is not available (torch {torch.__version__}, "
+                         f"CUDA available: {torch.cuda.is_available()}); expected cpu or cuda[:N]")
+    torch.set_default_device(device)
+    torch.backends.cudnn.benchmark = True  # as pytorch/examples' dcgan does
+    torch.backends.cudnn.allow_tf32 = tf32
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+
+
 def make_stepper(name):
     batch = WORKLOADS[name]
     torch.manual_seed(1)
@@ -242,6 +259,11 @@ def time_matmul(size, n):
 def info():
     # Debian's BLAS alternative (OpenBLAS with libopenblas0-pthread, else the slow reference BLAS).
     blas = next(iter(sorted(glob.glob("/usr/lib/*-linux-gnu/libblas.so.3"))), "")
+    device = torch.empty(0).device
+    if device.type == "cuda":
+        return {"side": "torch", "torch": torch.__version__, "device": torch.cuda.get_device_name(device),
+                "cuda": str(torch.version.cuda), "cudnn": str(torch.backends.cudnn.version()),
+                "tf32": str(torch.backends.cudnn.allow_tf32), "python": sys.version.split()[0]}
     return {"side": "torch", "torch": torch.__version__, "threads": str(torch.get_num_threads()),
             "blas": os.path.realpath(blas) if blas else "unknown",
             "python": sys.version.split()[0],
@@ -290,7 +312,10 @@ def main():
     parser.add_argument("--steps", type=int, default=5, help="timed steps per workload (standalone)")
     parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated workloads (standalone)")
     parser.add_argument("--matmul", type=int, default=2048, help="matrix size of the peak measurement (standalone)")
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda[:N] with a CUDA build of torch >= 2.0")
+    parser.add_argument("--tf32", action="store_true", help="CUDA: let convolutions and products use TF32")
     args = parser.parse_args()
+    use_device(args.device, args.tf32)
     if args.serve:
         serve()
         return

@@ -30,6 +30,8 @@ func runBench(args []string) error {
 	also := fs.String("also", "", "comma-separated further GOMLX_BACKEND values to time as extra columns (e.g. onnx:cpu)")
 	python := fs.String("python", "/usr/bin/python3", "the Python that runs the PyTorch column (empty: no PyTorch column)")
 	torchScript := fs.String("torch-script", "scripts/bench/torch_bench.py", "the PyTorch worker script")
+	torchDevice := fs.String("torch-device", "cpu", "the PyTorch column's device: cpu, or cuda[:N] (a CUDA build of torch >= 2.0) next to an XLA CUDA backend")
+	torchTF32 := fs.Bool("torch-tf32", false, "CUDA: let PyTorch's convolutions and products use TF32 (compare with XLA's default tf32=true)")
 	notebook := fs.String("notebook", "", "a JSON file from scripts/bench/notebook_latency.py to include in the report")
 	worker := fs.Bool("worker", false, "internal: serve the worker protocol on stdin/stdout")
 	cpuProfile := fs.String("cpuprofile", "", "profile -profile-steps steps of -profile in this process (after the first step) into this file, and exit")
@@ -86,8 +88,11 @@ func runBench(args []string) error {
 		if waitPolicy == "" {
 			waitPolicy = "PASSIVE"
 		}
-		columns = append(columns, bench.Column{Name: "torch", Torch: true, Command: *python,
-			Args: []string{*torchScript, "--serve"},
+		torchArgs := []string{*torchScript, "--serve", "--device", *torchDevice}
+		if *torchTF32 {
+			torchArgs = append(torchArgs, "--tf32")
+		}
+		columns = append(columns, bench.Column{Name: "torch", Torch: true, Command: *python, Args: torchArgs,
 			Env: []string{"OMP_NUM_THREADS=" + threads, "OPENBLAS_NUM_THREADS=" + blasThreads,
 				"OMP_WAIT_POLICY=" + waitPolicy}})
 	}
