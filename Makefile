@@ -174,5 +174,20 @@ bench: build ## time DCGAN-28/64 and the VAE next to PyTorch (steps/s, images/s,
 		$(GO) tool pprof -top -nodecount 25 bin/advlab $(BENCH_PROFILE) 2>/dev/null | head -n 32; \
 	fi
 
+# XLA CUDA on a GPU machine (docs/performance.md, "XLA"): scripts/bench/xla_cuda.sh runs the PyTorch
+# parity tests on the CUDA PJRT plugin and times advlab next to PyTorch CUDA. Where the GPU machine
+# has no Go, build its binaries here with `make gpu-binaries` and copy build/gpu over.
+GPU_TEST_PACKAGES := nn gan bench backend
+
+.PHONY: gpu-binaries bench-xla-cuda
+gpu-binaries: ## build advlab and the parity-test binaries for a GPU machine without Go into build/gpu
+	@mkdir -p $(BUILD)/gpu
+	GOOS=linux GOARCH=amd64 CGO_ENABLED=1 $(GO) build -ldflags="-s -w" -o $(BUILD)/gpu/advlab ./lib/cmd/advlab
+	@for p in $(GPU_TEST_PACKAGES); do \
+		GOOS=linux GOARCH=amd64 CGO_ENABLED=1 $(GO) test -c -ldflags="-s -w" -o $(BUILD)/gpu/$$p.test ./lib/$$p; done
+
+bench-xla-cuda: ## on a GPU machine with Go: parity tests on XLA CUDA, then advlab next to PyTorch CUDA
+	scripts/bench/xla_cuda.sh "" $(BUILD)/xla-cuda
+
 clean: ## remove bin/ and build/ (caches, installed tools and kernelspecs stay)
 	rm -rf bin $(BUILD)
