@@ -84,7 +84,7 @@ data: build ## fetch MNIST into ADVLAB_DATA (skipped until the CLI has `data fet
 		ADVLAB_DATA=$(ADVLAB_DATA) ADVLAB_CACHE=$(ADVLAB_CACHE) bin/advlab data fetch mnist; \
 	else echo "data: bin/advlab has no data command yet; notebooks fetch what they need"; fi
 
-onnx: ## ONNX Runtime's libonnxruntime from npm onnxruntime-node@1.30.0 into ADVLAB_CACHE/onnxruntime
+onnx: ## ONNX Runtime's libonnxruntime from npm onnxruntime-node@1.30.0, and advlab's thread-count layer, into ADVLAB_CACHE/onnxruntime
 	@ADVLAB_CACHE=$(ADVLAB_CACHE) kernel/install.sh onnx
 
 pjrt: ## XLA's PJRT plugin (CPU, or CUDA with an NVIDIA GPU) via go-xla's installer, where its hosts answer
@@ -109,7 +109,7 @@ test: ## everything CI runs: vet, go test, the notebooks at smoke size, the brow
 vet: ## go vet ./...
 	$(GO) vet ./...
 
-gotest: ## go test ./... (log in build/go-test.log; scripts/go-test-summary.sh counts it)
+gotest: onnx ## go test ./... (log in build/go-test.log; scripts/go-test-summary.sh counts it)
 	@mkdir -p $(BUILD)
 	@echo "$(GO) test $(GO_TEST_FLAGS) ./...   (GOEXPERIMENT=$(GOEXPERIMENT))"
 	@status=0; $(GO) test -v $(GO_TEST_FLAGS) ./... >$(BUILD)/go-test.log 2>&1 || status=$$?; \
@@ -159,7 +159,7 @@ BENCH_FLAGS ?=
 BENCH_ENV := OMP_NUM_THREADS=$(shell nproc) OPENBLAS_NUM_THREADS=1 ADVLAB_CACHE=$(ADVLAB_CACHE)
 
 .PHONY: bench
-bench: build ## time DCGAN-28/64 and the VAE next to PyTorch (steps/s, images/s, % of matmul peak) into build/bench.json
+bench: build onnx ## time DCGAN-28/64 and the VAE next to PyTorch (steps/s, images/s, % of matmul peak) into build/bench.json
 	@scripts/bench/deps.sh
 	@mkdir -p $(BUILD)
 	@if [ "$(BENCH_QUICK)" != 1 ]; then $(MAKE) kernelspec-test; fi

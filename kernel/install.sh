@@ -249,6 +249,7 @@ step_onnx() {
 	local dest="$cache/onnxruntime"
 	if [ -f "$dest/libonnxruntime.so.1" ] && [ -f "$dest/VERSION" ] && [ "$(cat "$dest/VERSION")" = "$ONNXRUNTIME_NODE_VERSION" ]; then
 		log "ONNX Runtime $ONNXRUNTIME_NODE_VERSION already in $dest"
+		onnx_threads_layer "$dest"
 		return 0
 	fi
 	command -v npm >/dev/null 2>&1 || apt_install npm
@@ -263,6 +264,26 @@ step_onnx() {
 	printf '%s\n' "$ONNXRUNTIME_NODE_VERSION" >"$dest/VERSION"
 	rm -rf "$scratch"
 	log "ONNX Runtime installed in $dest (lib/backend picks it up; GOMLX_BACKEND=onnx:cpu forces it)"
+	onnx_threads_layer "$dest"
+}
+
+# onnx_threads_layer DEST builds kernel/onnx/ortthreads.c, the layer that sets ONNX Runtime's
+# intra-op thread count for compute-onnx (lib/backend.ORTThreadsLibrary), against the ONNX Runtime C
+# API header that the pinned compute-onnx module ships.
+onnx_threads_layer() {
+	local dest="$1" src="$REPO_ROOT/kernel/onnx/ortthreads.c" out="$1/libadvlab_ortthreads.so" inc
+	if [ -f "$out" ] && [ "$out" -nt "$src" ]; then
+		return 0
+	fi
+	command -v cc >/dev/null 2>&1 || apt_install gcc
+	inc="$(cd "$REPO_ROOT" && go mod download -json github.com/gomlx/compute-onnx | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')/internal/ort"
+	if [ ! -f "$inc/onnxruntime_c_api.h" ]; then
+		echo "install.sh: onnxruntime_c_api.h not found in $inc (from the compute-onnx module go.mod pins)" >&2
+		return 1
+	fi
+	cc -shared -fPIC -O2 -Wall -I "$inc" -o "$out.tmp" "$src" -ldl
+	mv "$out.tmp" "$out"
+	log "ONNX Runtime thread-count layer built: $out"
 }
 
 step_pjrt() {

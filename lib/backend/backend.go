@@ -26,8 +26,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -45,7 +47,7 @@ const EnvVar = compute.ConfigEnvVar
 var Names = map[string]string{
 	"go":   "GoMLX's pure-Go backend (options: parallelism=N, ops_sequential, ops_parallel)",
 	"xla":  "XLA through a PJRT plugin (config: plugin name such as cpu or cuda, or an absolute .so path)",
-	"onnx": "ONNX Runtime (config: cpu or cuda; needs libonnxruntime, see `make onnx`)",
+	"onnx": "ONNX Runtime (config: cpu or cuda, threads=N; needs libonnxruntime, see `make onnx`)",
 }
 
 // Choice is the backend configuration advlab decided on, and why.
@@ -104,13 +106,11 @@ func fromEnv(config string) (Choice, error) {
 	case "go":
 		choice.Config = goConfig(options)
 	case "onnx":
-		if options == "" {
-			options = "cpu"
+		config, note, err := onnxConfig(options)
+		if err != nil {
+			return Choice{}, err
 		}
-		choice.Config = "onnx:" + options
-		if path, found := FindONNXRuntime(); found && os.Getenv("ONNXRUNTIME_SHARED_LIBRARY_PATH") == "" {
-			_ = os.Setenv("ONNXRUNTIME_SHARED_LIBRARY_PATH", path)
-		}
+		choice.Config, choice.Reason = config, choice.Reason+"; "+note
 	default:
 		choice.Config = name
 		if options != "" {
@@ -180,6 +180,88 @@ func CacheDir() string {
 	}
 	return filepath.Join(os.TempDir(), "advlab-cache")
 }
+
+// ORTThreadsLibrary is the file name of advlab's thread-count layer for ONNX Runtime
+// (kernel/onnx/ortthreads.c), which `make onnx` builds next to libonnxruntime in ONNXRuntimeDir.
+// compute-onnx v0.1.5 creates its sessions with ONNX Runtime's default thread pool, which ran
+// DCGAN steps about 30% slower on 2 cores than an explicit intra-op thread count; loaded in
+// libonnxruntime's place, the layer forwards every call to it and sets that count on every new
+// session: ADVLAB_ORT_THREADS, or one thread per CPU this process may use.
+const ORTThreadsLibrary = "libadvlab_ortthreads.so"
+
+// onnxConfig turns the options of GOMLX_BACKEND=onnx:OPTIONS into compute-onnx's configuration,
+// taking out advlab's own option threads=N, and points compute-onnx at the installed library
+// (through the thread-count layer where `make onnx` built it). note says which threads it runs.
+func onnxConfig(options string) (config, note string, err error) {
+	var kept []string
+	threads := ""
+	for _, part := range strings.Split(options, ",") {
+		part = strings.TrimSpace(part)
+		key, value, isOption := strings.Cut(part, "=")
+		if isOption && strings.EqualFold(strings.TrimSpace(key), "threads") {
+			n, convErr := strconv.Atoi(strings.TrimSpace(value))
+			if convErr != nil || n < 0 {
+				return "", "", fmt.Errorf("backend: %s option threads=%q: want a number of intra-op threads >= 0 "+
+					"(0: ONNX Runtime's own default)", EnvVar, value)
+			}
+			threads = strconv.Itoa(n)
+			continue
+		}
+		if part != "" {
+			kept = append(kept, part)
+		}
+	}
+	if len(kept) == 0 {
+		kept = []string{"cpu"}
+	}
+	config = "onnx:" + strings.Join(kept, ",")
+
+	real := os.Getenv(ortLibraryEnv)
+	if real == "" {
+		if path, found := FindONNXRuntime(); found && filepath.Base(path) != ORTThreadsLibrary {
+			real = path
+		}
+	}
+	layer := filepath.Join(ONNXRuntimeDir(), ORTThreadsLibrary)
+	_, layerErr := os.Stat(layer)
+	switch {
+	case real == "":
+		return config, "ONNX Runtime is not installed (run `make onnx`)", nil
+	case layerErr != nil:
+		if threads != "" {
+			return "", "", fmt.Errorf("backend: %s option threads=%s needs advlab's thread-count layer %s, which "+
+				"`make onnx` builds (a C compiler is needed): %v", EnvVar, threads, layer, layerErr)
+		}
+		_ = os.Setenv(onnxLibraryEnv, real)
+		return config, "ONNX Runtime's default thread pool (`make onnx` builds the layer that sets the thread count)", nil
+	}
+	_ = os.Setenv(onnxLibraryEnv, layer)
+	_ = os.Setenv(ortLibraryEnv, real)
+	if threads != "" {
+		_ = os.Setenv(ortThreadsEnv, threads)
+	}
+	switch n := os.Getenv(ortThreadsEnv); n {
+	case "":
+		note = fmt.Sprintf("%d intra-op threads (one per CPU)", NumCPU())
+	case "0":
+		note = "ONNX Runtime's default thread pool (" + ortThreadsEnv + "=0)"
+	default:
+		note = n + " intra-op threads"
+	}
+	return config, note, nil
+}
+
+// The environment variables of the ONNX Runtime library choice: compute-onnx's, and the thread-count
+// layer's (the real library, and the thread count).
+const (
+	onnxLibraryEnv = "ONNXRUNTIME_SHARED_LIBRARY_PATH"
+	ortLibraryEnv  = "ADVLAB_ORT_LIBRARY"
+	ortThreadsEnv  = "ADVLAB_ORT_THREADS"
+)
+
+// NumCPU is the number of CPUs this process may run on (its affinity mask), which the
+// thread-count layer uses by default.
+func NumCPU() int { return runtime.NumCPU() }
 
 // FindONNXRuntime returns the path of an installed libonnxruntime, if any.
 func FindONNXRuntime() (string, bool) {

@@ -1,13 +1,18 @@
 package backend
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
 )
 
 func TestFromEnvGoAddsUnlimitedParallelism(t *testing.T) {
+	isolateONNX(t, t.TempDir())
 	for config, want := range map[string]string{
 		"go":                         "go:parallelism=-1",
 		"go:ops_sequential":          "go:parallelism=-1,ops_sequential",
@@ -72,4 +77,120 @@ func TestDefaultRunsAGraph(t *testing.T) {
 	if got := out.Value().(float32); got != 14 {
 		t.Fatalf("sum of squares = %v, want 14", got)
 	}
+}
+
+// isolateONNX points the ONNX Runtime lookup at cache and restores the library variables after t.
+func isolateONNX(t *testing.T, cache string) {
+	t.Helper()
+	t.Setenv("ADVLAB_CACHE", cache)
+	for _, key := range []string{onnxLibraryEnv, ortLibraryEnv, ortThreadsEnv} {
+		t.Setenv(key, "")
+	}
+}
+
+func TestONNXOptions(t *testing.T) {
+	cache := t.TempDir()
+	dir := filepath.Join(cache, "onnxruntime")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	touch := func(name string) {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// No library at all: the configuration still parses, and the reason says what to install.
+	isolateONNX(t, cache)
+	choice, err := fromEnv("onnx:threads=3")
+	if err != nil || choice.Config != "onnx:cpu" || !strings.Contains(choice.Reason, "make onnx") {
+		t.Errorf("without ONNX Runtime: %+v, %v; want config onnx:cpu and advice to run make onnx", choice, err)
+	}
+
+	// The library without the thread-count layer: threads=N is an error that names the layer.
+	touch("libonnxruntime.so.1")
+	isolateONNX(t, cache)
+	if _, err := fromEnv("onnx:cpu,threads=3"); err == nil || !strings.Contains(err.Error(), ORTThreadsLibrary) {
+		t.Errorf("threads=3 without the layer: error %v, want one naming %s", err, ORTThreadsLibrary)
+	}
+	if choice, err := fromEnv("onnx:cpu"); err != nil || os.Getenv(onnxLibraryEnv) != filepath.Join(dir, "libonnxruntime.so.1") {
+		t.Errorf("without the layer: %+v, %v, %s=%q; want the library itself", choice, err, onnxLibraryEnv, os.Getenv(onnxLibraryEnv))
+	}
+
+	// With the layer: compute-onnx loads the layer, which loads the library with N threads.
+	touch(ORTThreadsLibrary)
+	isolateONNX(t, cache)
+	choice, err = fromEnv("ONNX:threads=3,cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if choice.Config != "onnx:cpu" || !strings.Contains(choice.Reason, "3 intra-op threads") {
+		t.Errorf("with the layer: %+v; want config onnx:cpu and 3 intra-op threads in the reason", choice)
+	}
+	for key, want := range map[string]string{onnxLibraryEnv: filepath.Join(dir, ORTThreadsLibrary),
+		ortLibraryEnv: filepath.Join(dir, "libonnxruntime.so.1"), ortThreadsEnv: "3"} {
+		if got := os.Getenv(key); got != want {
+			t.Errorf("%s = %q, want %q", key, got, want)
+		}
+	}
+	// Choosing again in the same process must not take the layer for the real library.
+	if _, err := fromEnv("onnx:cpu"); err != nil || os.Getenv(ortLibraryEnv) != filepath.Join(dir, "libonnxruntime.so.1") {
+		t.Errorf("second choice: %v, %s = %q", err, ortLibraryEnv, os.Getenv(ortLibraryEnv))
+	}
+
+	for _, bad := range []string{"onnx:threads=-1", "onnx:threads=two"} {
+		if _, err := fromEnv(bad); err == nil || !strings.Contains(err.Error(), "threads") {
+			t.Errorf("fromEnv(%q): error %v, want one about threads", bad, err)
+		}
+	}
+}
+
+// TestONNXThreadsLayerRuns runs a graph on ONNX Runtime through the thread-count layer that
+// `make onnx` installs (make test installs it first), in a child process with ADVLAB_ORT_VERBOSE
+// set: the result must be right, the layer loaded, and the session's options must carry the
+// thread count asked for.
+func TestONNXThreadsLayerRuns(t *testing.T) {
+	if os.Getenv("ADVLAB_TEST_ONNX_CHILD") == "1" {
+		onnxChild(t)
+		return
+	}
+	if _, err := os.Stat(filepath.Join(ONNXRuntimeDir(), ORTThreadsLibrary)); err != nil {
+		t.Skipf("ONNX Runtime and advlab's thread-count layer are not installed (run `make onnx`): %v", err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestONNXThreadsLayerRuns$", "-test.v")
+	cmd.Env = append(os.Environ(), "ADVLAB_TEST_ONNX_CHILD=1", "ADVLAB_ORT_VERBOSE=1", EnvVar+"=onnx:cpu,threads=3",
+		ortThreadsEnv+"=", ortLibraryEnv+"=", onnxLibraryEnv+"=")
+	out, err := cmd.CombinedOutput()
+	t.Logf("child:\n%s", out)
+	if err != nil {
+		t.Fatalf("the child running a graph on ONNX Runtime failed: %v", err)
+	}
+	if want := "libadvlab_ortthreads: session options with 3 intra-op threads"; !strings.Contains(string(out), want) {
+		t.Errorf("the child's output lacks %q: the layer did not set the thread count", want)
+	}
+}
+
+// onnxChild is the child of TestONNXThreadsLayerRuns: it runs ones(n×n)·ones(n×n) on the backend
+// GOMLX_BACKEND names and checks the sum and that the layer is mapped into the process.
+func onnxChild(t *testing.T) {
+	b, choice, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 64
+	ones := make([]float32, n*n)
+	for i := range ones {
+		ones[i] = 1
+	}
+	out := graph.MustExecOnce(b, func(x *graph.Node) *graph.Node {
+		return graph.ReduceAllSum(graph.Dot(x, x).Product())
+	}, tensors.FromFlatDataAndDimensions(ones, n, n))
+	if got := out.Value().(float32); got != n*n*n {
+		t.Fatalf("sum of ones·ones on %s = %v, want %d", choice.Config, got, n*n*n)
+	}
+	maps, err := os.ReadFile("/proc/self/maps")
+	if err == nil && !strings.Contains(string(maps), ORTThreadsLibrary) {
+		t.Errorf("%s is not loaded after running a graph on %s", ORTThreadsLibrary, choice)
+	}
+	t.Logf("ran on %s", choice)
 }
