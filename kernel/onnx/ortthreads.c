@@ -30,7 +30,6 @@ static OrtApi patched_api;               // real_api with CreateSessionOptions r
 static uint32_t patched_version;
 static OrtApiBase shim_base;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static char load_error[1024];
 
 static int intra_op_threads(void) {
 	const char *env = getenv("ADVLAB_ORT_THREADS");
@@ -118,9 +117,8 @@ __attribute__((visibility("default"))) const OrtApiBase *ORT_API_CALL OrtGetApiB
 			entry = (const OrtApiBase *(*)(void))dlsym(handle, "OrtGetApiBase");
 		}
 		if (entry == NULL) {
-			snprintf(load_error, sizeof(load_error), "%s", dlerror());
 			fprintf(stderr, "libadvlab_ortthreads: cannot load OrtGetApiBase from the real ONNX Runtime %s: %s "
-					"(set ADVLAB_ORT_LIBRARY to libonnxruntime.so.1)\n", path, load_error);
+					"(set ADVLAB_ORT_LIBRARY to libonnxruntime.so.1)\n", path, dlerror());
 			pthread_mutex_unlock(&lock);
 			return NULL;
 		}

@@ -216,33 +216,33 @@ func onnxConfig(options string) (config, note string, err error) {
 	}
 	config = "onnx:" + strings.Join(kept, ",")
 
-	real := os.Getenv(ortLibraryEnv)
-	if real == "" {
+	library := os.Getenv(ortLibraryEnv)
+	if library == "" {
 		if path, found := FindONNXRuntime(); found && filepath.Base(path) != ORTThreadsLibrary {
-			real = path
+			library = path
 		}
 	}
 	layer := filepath.Join(ONNXRuntimeDir(), ORTThreadsLibrary)
 	_, layerErr := os.Stat(layer)
 	switch {
-	case real == "":
+	case library == "":
 		return config, "ONNX Runtime is not installed (run `make onnx`)", nil
 	case layerErr != nil:
 		if threads != "" {
 			return "", "", fmt.Errorf("backend: %s option threads=%s needs advlab's thread-count layer %s, which "+
 				"`make onnx` builds (a C compiler is needed): %v", EnvVar, threads, layer, layerErr)
 		}
-		_ = os.Setenv(onnxLibraryEnv, real)
+		_ = os.Setenv(onnxLibraryEnv, library)
 		return config, "ONNX Runtime's default thread pool (`make onnx` builds the layer that sets the thread count)", nil
 	}
 	_ = os.Setenv(onnxLibraryEnv, layer)
-	_ = os.Setenv(ortLibraryEnv, real)
+	_ = os.Setenv(ortLibraryEnv, library)
 	if threads != "" {
 		_ = os.Setenv(ortThreadsEnv, threads)
 	}
 	switch n := os.Getenv(ortThreadsEnv); n {
 	case "":
-		note = fmt.Sprintf("%d intra-op threads (one per CPU)", NumCPU())
+		note = fmt.Sprintf("%d intra-op threads (one per CPU)", runtime.NumCPU()) // the layer's sched_getaffinity count
 	case "0":
 		note = "ONNX Runtime's default thread pool (" + ortThreadsEnv + "=0)"
 	default:
@@ -258,10 +258,6 @@ const (
 	ortLibraryEnv  = "ADVLAB_ORT_LIBRARY"
 	ortThreadsEnv  = "ADVLAB_ORT_THREADS"
 )
-
-// NumCPU is the number of CPUs this process may run on (its affinity mask), which the
-// thread-count layer uses by default.
-func NumCPU() int { return runtime.NumCPU() }
 
 // FindONNXRuntime returns the path of an installed libonnxruntime, if any.
 func FindONNXRuntime() (string, bool) {
