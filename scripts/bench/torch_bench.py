@@ -5,9 +5,10 @@ Run with Debian's PyTorch (python3-torch, with libopenblas0-pthread for a fast B
 
     OMP_NUM_THREADS=$(nproc) OPENBLAS_NUM_THREADS=1 /usr/bin/python3 scripts/bench/torch_bench.py
 
-or, on a GPU machine, with a CUDA build of PyTorch (2.0 or newer) and --device cuda. On CUDA the
-math is plain float32 on both sides unless --tf32 is given: XLA computes float32 products at full
-precision by default, while PyTorch lets cuDNN convolutions use TF32 unless told otherwise.
+or, on a GPU machine, with a CUDA build of PyTorch (2.0 or newer) and --device cuda. There PyTorch
+runs in plain float32 unless --tf32 is given (cuDNN convolutions and products in TF32); compare it
+with advlab on XLA CUDA with tf32=false in GOMLX_BACKEND (go-xla's default is TF32), or pass --tf32
+to compare TF32 with TF32 (scripts/bench/xla_cuda.sh does both).
 
 Alone it times every workload (first step, then the median of --steps steps) and prints a table.
 With --serve it is the PyTorch worker of `advlab bench` (lib/bench): it reads one JSON request per
