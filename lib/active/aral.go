@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -98,9 +100,14 @@ func (c ARALConfig) withDefaults() ARALConfig {
 // last): a round is then a function of the pool alone, which the runner's exact resume needs. The
 // runner's learner, not C, is the task model whose accuracy is measured; C's accuracy on the
 // labelled set is reported in the round's metrics.
+//
+// An ARAL value keeps its compiled graphs from one round to the next, re-initialising the networks
+// from each round's seed (keptNetworks).
 type ARAL struct {
 	// Config sets the networks and their training.
 	Config ARALConfig
+
+	kept keptNetworks[*aralTrainer]
 }
 
 // Name returns "aral".
@@ -116,6 +123,7 @@ const (
 
 type aralTrainer struct {
 	cfg                     ARALConfig
+	backend                 compute.Backend
 	numClasses              int
 	height, width, channels int
 	store                   *model.Store
@@ -182,9 +190,9 @@ func freeze(store *model.Store, path string, g *graph.Graph) {
 
 func newARALTrainer(r *Round, cfg ARALConfig, numClasses int) (*aralTrainer, error) {
 	set := r.Pool.Set()
-	t := &aralTrainer{cfg: cfg, numClasses: numClasses, height: set.Height, width: set.Width, channels: set.Channels,
-		store: model.NewStore()}
-	t.store.RootScope().SetParam(model.ParamInitialSeed, int64(r.Seed%(1<<62))+1)
+	t := &aralTrainer{cfg: cfg, backend: r.Backend, numClasses: numClasses, height: set.Height, width: set.Width,
+		channels: set.Channels, store: model.NewStore()}
+	t.store.RootScope().SetParam(model.ParamInitialSeed, storeSeed(r.Seed))
 	adam := func(lr, beta1 float64) optimizer.Interface {
 		return optimizer.Adam().LearningRate(lr).Betas(beta1, 0.9999).Epsilon(1e-8).Done()
 	}
@@ -230,15 +238,29 @@ func newARALTrainer(r *Round, cfg ARALConfig, numClasses int) (*aralTrainer, err
 			featureMatching, classConsistency, graph.Add(trdL, trdU), adv}, 0)
 	})
 	if err != nil {
-		return nil, err
+		return t, err
 	}
-	// Scoring: S(E(x, ŷ)) with ŷ the classifier's label, in inference mode.
-	t.score, err = model.NewExec(r.Backend, t.store, func(_ *model.Scope, x *graph.Node) *graph.Node {
-		logits, _ := t.classifier(x)
-		mu, _ := t.encoder(x, graph.ArgMax(logits, -1, dtypes.Int32))
-		return graph.Sigmoid(t.sampler(mu))
+	// Build and compile the training graph now, so that every variable exists before it runs
+	// (keptNetworks returns to that state every round).
+	b := cfg.BatchSize
+	images := shapes.Make(dtypes.Float32, b, set.Height, set.Width, set.Channels)
+	classes := shapes.Make(dtypes.Int32, b)
+	codes := shapes.Make(dtypes.Float32, b, cfg.LatentDim)
+	if _, err = t.step.Compile(images, classes, images, images, codes, classes, codes, codes); err != nil {
+		return t, fmt.Errorf("active: aral: compiling the training step: %w", err)
+	}
+	return t, nil
+}
+
+// scorer returns the scoring graph, S(E(x, ŷ)) with ŷ the classifier's label, in inference mode.
+func (t *aralTrainer) scorer() (*model.Exec, error) {
+	return inferenceExec(t.backend, &t.score, func() (*model.Exec, error) {
+		return model.NewExec(t.backend, t.store, func(_ *model.Scope, x *graph.Node) *graph.Node {
+			logits, _ := t.classifier(x)
+			mu, _ := t.encoder(x, graph.ArgMax(logits, -1, dtypes.Int32))
+			return graph.Sigmoid(t.sampler(mu))
+		})
 	})
-	return t, err
 }
 
 // Select trains ARAL's networks on the round's pool and queries the unlabelled images with the
@@ -263,14 +285,38 @@ var ARALLossNames = []string{"L_C", "L_GE", "L_S", "C batch error", "feature mat
 func (s *ARAL) run(ctx context.Context, r *Round, after func(t *aralTrainer, trace *LatentTrace) error) (*LatentTrace, error) {
 	cfg := s.Config.withDefaults()
 	numClasses := r.Learner.NumClasses()
-	t, err := newARALTrainer(r, cfg, numClasses)
+	set := r.Pool.Set()
+	s.kept.mu.Lock()
+	defer s.kept.mu.Unlock()
+	key := struct {
+		backend                          compute.Backend
+		cfg                              ARALConfig
+		classes, height, width, channels int
+	}{r.Backend, cfg, numClasses, set.Height, set.Width, set.Channels}
+	t, err := s.kept.get(key, r.Seed, func() (*aralTrainer, *model.Store, error) {
+		t, err := newARALTrainer(r, cfg, numClasses)
+		if t == nil {
+			return nil, nil, err
+		}
+		return t, t.store, err
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer t.store.Finalize()
+	trace, err := t.round(ctx, r, s.Name(), after)
+	if err != nil {
+		s.kept.drop()
+	}
+	return trace, err
+}
+
+// round trains the networks from their initial state on r's pool and scores the pool.
+func (t *aralTrainer) round(ctx context.Context, r *Round, name string,
+	after func(t *aralTrainer, trace *LatentTrace) error) (*LatentTrace, error) {
+	cfg, numClasses := t.cfg, t.numClasses
 	labelled := r.Pool.TrainingSet()
 	unlabelled := r.Pool.Unlabelled()
-	trace := &LatentTrace{Strategy: s.Name(), LossNames: ARALLossNames, Losses: make([][]float64, len(ARALLossNames))}
+	trace := &LatentTrace{Strategy: name, LossNames: ARALLossNames, Losses: make([][]float64, len(ARALLossNames))}
 	if len(unlabelled) == 0 {
 		return trace, nil
 	}
@@ -310,7 +356,11 @@ func (s *ARAL) run(ctx context.Context, r *Round, after func(t *aralTrainer, tra
 			trace.Losses[k] = append(trace.Losses[k], float64(v))
 		}
 	}
-	scores, err := lowestScores(r, t.score, unlabelled, labelled, size, t.height, t.width, t.channels)
+	score, err := t.scorer()
+	if err != nil {
+		return nil, fmt.Errorf("active: aral: %w", err)
+	}
+	scores, err := lowestScores(r, score, unlabelled, labelled, size, t.height, t.width, t.channels)
 	if err != nil {
 		return nil, fmt.Errorf("active: aral: %w", err)
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -60,19 +62,26 @@ func (c CNNConfig) withDefaults() CNNConfig {
 //	out    Dense(K)                                    # [B, K] logits
 //
 // trained with softmax cross-entropy and Adam, from scratch (PyTorch's default initialisation
-// drawn from the Fit seed) on every Fit. No batch norm: labelled sets of a few dozen images make
-// batch statistics noisy.
+// drawn from the Fit seed) on every Fit; the compiled graphs are kept from one Fit to the next
+// (keptNetworks). No batch norm: labelled sets of a few dozen images make batch statistics noisy.
 type CNN struct {
 	cfg        CNNConfig
 	numClasses int
 	backend    compute.Backend
-	store      *model.Store
-	infer      *model.Exec
+	kept       keptNetworks[*cnnGraphs]
+	store      *model.Store // the kept store, read by logits
+	infer      *model.Exec  // set by a successful Fit
 	height     int
 	width      int
 	channels   int
 	// LastLoss is the training loss of the last update of the last Fit.
 	LastLoss float64
+}
+
+// cnnGraphs are the CNN's store and compiled graphs.
+type cnnGraphs struct {
+	store       *model.Store
+	step, infer *model.Exec
 }
 
 // NewCNN returns an untrained CNN learner for numClasses classes that runs on backend.
@@ -111,23 +120,51 @@ func (c *CNN) Fit(ctx context.Context, train data.Floats, seed uint64) error {
 			return fmt.Errorf("active: cnn: label %d, want 0..%d", label, c.numClasses-1)
 		}
 	}
-	if c.infer != nil {
-		c.infer.Finalize()
+	c.infer = nil
+	c.kept.mu.Lock()
+	defer c.kept.mu.Unlock()
+	key := [3]int{train.Height, train.Width, train.Channels}
+	graphs, err := c.kept.get(key, seed, func() (*cnnGraphs, *model.Store, error) {
+		graphs, err := c.build(train.Height, train.Width, train.Channels)
+		return graphs, graphs.store, err
+	})
+	if err != nil {
+		return err
 	}
-	c.height, c.width, c.channels = train.Height, train.Width, train.Channels
+	if err := c.train(ctx, graphs.step, train, seed); err != nil {
+		c.kept.drop()
+		return err
+	}
+	c.infer, err = inferenceExec(c.backend, &graphs.infer, func() (*model.Exec, error) {
+		return model.NewExec(c.backend, c.store, func(_ *model.Scope, x *graph.Node) *graph.Node {
+			return graph.Softmax(c.logits(x), -1)
+		})
+	})
+	return err
+}
+
+// build creates the store and compiles the training step for images of the given shape.
+func (c *CNN) build(height, width, channels int) (*cnnGraphs, error) {
+	c.height, c.width, c.channels = height, width, channels
 	c.store = model.NewStore()
-	c.store.RootScope().SetParam(model.ParamInitialSeed, int64(seed%(1<<62))+1)
-	step, err := model.NewExec(c.backend, c.store, func(_ *model.Scope, x, labels *graph.Node) *graph.Node {
+	graphs := &cnnGraphs{store: c.store}
+	var err error
+	graphs.step, err = model.NewExec(c.backend, c.store, func(_ *model.Scope, x, labels *graph.Node) *graph.Node {
 		c.store.SetTraining(x.Graph(), true)
 		loss := ssl.SupervisedLoss(c.logits(x), labels) // softmax cross-entropy
 		optimizer.Adam().LearningRate(c.cfg.LearningRate).Betas(0.9, 0.999).Epsilon(1e-8).Done().
 			UpdateGraph(c.store.RootScope(), x.Graph(), loss)
 		return loss
 	})
-	if err != nil {
-		return err
+	if err == nil {
+		_, err = graphs.step.Compile(shapes.Make(dtypes.Float32, c.cfg.BatchSize, height, width, channels),
+			shapes.Make(dtypes.Int32, c.cfg.BatchSize))
 	}
-	defer step.Finalize()
+	return graphs, err
+}
+
+// train runs the Fit's updates with the step graph, from the store's initial state.
+func (c *CNN) train(ctx context.Context, step *model.Exec, train data.Floats, seed uint64) error {
 	order := trainloop.NewOrder(seed, c.cfg.BatchSize, train.N)
 	size := train.Height * train.Width * train.Channels
 	images := make([]float32, c.cfg.BatchSize*size)
@@ -148,10 +185,7 @@ func (c *CNN) Fit(ctx context.Context, train data.Floats, seed uint64) error {
 		}
 		c.LastLoss = float64(tensors.ToScalar[float32](out[0]))
 	}
-	c.infer, err = model.NewExec(c.backend, c.store, func(_ *model.Scope, x *graph.Node) *graph.Node {
-		return graph.Softmax(c.logits(x), -1)
-	})
-	return err
+	return nil
 }
 
 // Predict returns the softmax probabilities [n, K] of n images, computed in batches of

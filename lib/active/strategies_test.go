@@ -5,8 +5,11 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/advlab/advlab/lib/backend"
 	"github.com/advlab/advlab/lib/metrics"
@@ -172,6 +175,89 @@ func TestVAALConvVAE(t *testing.T) {
 	}
 }
 
+// keptStrategy is a VAAL or ARAL value under test: its Trace, and its kept training graph.
+type keptStrategy struct {
+	trace  func(context.Context, *Round) (*LatentTrace, error)
+	graphs func() *model.Exec
+}
+
+// TestLatentStrategiesKeepTheirGraphsAcrossRounds runs two rounds with one VAAL (and one ARAL)
+// value, which keeps its compiled graphs and re-initialises the networks, and checks each round
+// against a value that builds everything afresh: the same losses, scores and query, bit for bit.
+// VAAL runs with both VAEs: the conv VAE's batch norms hold running statistics, variables created
+// with a value (which trainloop.Initial restores) rather than drawn by an initializer. ARAL's
+// classifier draws Gaussian noise from the store's random state while it trains.
+func TestLatentStrategiesKeepTheirGraphsAcrossRounds(t *testing.T) {
+	vaal := func(cfg VAALConfig) func() keptStrategy {
+		return func() keptStrategy {
+			s := &VAAL{Config: cfg}
+			return keptStrategy{s.Trace, func() *model.Exec { return s.kept.nets.vaeStep }}
+		}
+	}
+	aral := func() keptStrategy {
+		s := &ARAL{Config: ARALConfig{Steps: 4, BatchSize: 16, Hidden: 64}}
+		trace := func(ctx context.Context, r *Round) (*LatentTrace, error) { return s.Trace(ctx, r, ARALTraceOptions{}) }
+		return keptStrategy{trace, func() *model.Exec { return s.kept.nets.step }}
+	}
+	for name, newStrategy := range map[string]func() keptStrategy{
+		"vaal-mlp":  vaal(VAALConfig{Steps: 6, BatchSize: 16}),
+		"vaal-conv": vaal(VAALConfig{Arch: "conv", Steps: 3, BatchSize: 16, Width: 1.0 / 16}),
+		"aral":      aral,
+	} {
+		t.Run(name, func(t *testing.T) { keepsItsGraphs(t, newStrategy) })
+	}
+}
+
+func keepsItsGraphs(t *testing.T, newStrategy func() keptStrategy) {
+	task := smokeTask(t)
+	pool := NewPool(task.Train)
+	initial, _ := InitialSet(task.Train.Labels, 2, 20, rand.New(rand.NewPCG(1, 1)))
+	oracle := NewOracle(task.Train, nil, task.Classes)
+	labels, _ := oracle.LabelPool(initial)
+	if err := pool.SetLabels(initial, labels); err != nil {
+		t.Fatal(err)
+	}
+	b := backend.MustNew()
+	kept := newStrategy()
+	var graphs *model.Exec
+	for number, seed := range []uint64{3, 8} {
+		round := &Round{Number: number + 1, Pool: pool, Learner: svmLearner(), Budget: 10, RNG: rand.New(rand.NewPCG(2, 2)),
+			Backend: b, Seed: seed}
+		got, err := kept.trace(context.Background(), round)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if graphs == nil {
+			graphs = kept.graphs()
+		} else if kept.graphs() != graphs {
+			t.Errorf("round %d built new graphs, want the first round's kept", number+1)
+		}
+		want, err := newStrategy().trace(context.Background(), round)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, name := range want.LossNames {
+			if !slices.Equal(got.Losses[k], want.Losses[k]) {
+				t.Errorf("round %d (seed %d): %s with kept graphs %v, built afresh %v", number+1, seed, name,
+					got.Losses[k], want.Losses[k])
+			}
+		}
+		if !slices.Equal(got.UnlabelledScores, want.UnlabelledScores) || !slices.Equal(got.LabelledScores, want.LabelledScores) {
+			t.Errorf("round %d (seed %d): the pool's scores differ between kept and fresh graphs", number+1, seed)
+		}
+		if !slices.Equal(got.Query.Indices, want.Query.Indices) {
+			t.Errorf("round %d (seed %d): query %v with kept graphs, %v built afresh", number+1, seed,
+				got.Query.Indices, want.Query.Indices)
+		}
+		t.Logf("round %d (seed %d): %s %.4f → %.4f", number+1, seed, got.LossNames[0], got.Losses[0][0],
+			got.Losses[0][len(got.Losses[0])-1])
+		labels, _ := oracle.LabelPool(got.Query.Indices)
+		if err := pool.SetLabels(got.Query.Indices, labels); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestARALEndToEnd(t *testing.T) {
 	aral := &ARAL{Config: ARALConfig{Steps: 60, BatchSize: 16, Hidden: 128}}
 	results := endToEnd(t, 0.9, svmLearner, aral)
@@ -212,6 +298,28 @@ func TestCNNLearner(t *testing.T) {
 	for i := range probs {
 		if probs[i] != again[i] {
 			t.Fatalf("refit with the same seed: probability %d %v then %v", i, probs[i], again[i])
+		}
+	}
+	// A refit with another seed keeps the compiled step and trains what a new CNN trains.
+	step := cnn.kept.nets.step
+	if err := cnn.Fit(context.Background(), pool.TrainingSet(), 2); err != nil {
+		t.Fatal(err)
+	}
+	fresh := NewCNN(backend.MustNew(), 2, CNNConfig{Steps: 120})
+	if err := fresh.Fit(context.Background(), pool.TrainingSet(), 2); err != nil {
+		t.Fatal(err)
+	}
+	if cnn.kept.nets.step != step {
+		t.Error("the refit built a new training graph, want the first one kept")
+	}
+	if cnn.LastLoss != fresh.LastLoss {
+		t.Errorf("refit with seed 2: last loss %v, a new CNN's %v", cnn.LastLoss, fresh.LastLoss)
+	}
+	got, _ := PredictAll(cnn, task.Test, seq(20))
+	want, _ := PredictAll(fresh, task.Test, seq(20))
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("refit with seed 2: probability %d %v, a new CNN's %v", i, got[i], want[i])
 		}
 	}
 }

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -104,9 +107,14 @@ func (c VAALConfig) withDefaults() VAALConfig {
 // gentle pull. Measured on MNIST 5 vs 7 with only 5s labelled (60 iterations, MLP VAE): with the
 // per-pixel scale D(μ) was 0.477 on labelled and 0.475 on unlabelled images and none of 20
 // queries was a 7; with the summed loss 0.79 against 0.31, and all 20 were 7s.
+//
+// Each round starts the networks afresh from the round's seed, as the reference re-creates them
+// every cycle; a VAAL value keeps their compiled graphs from one round to the next (keptNetworks).
 type VAAL struct {
 	// Config sets the networks and their training.
 	Config VAALConfig
+
+	kept keptNetworks[*vaalTrainer]
 }
 
 // Name returns "vaal".
@@ -148,9 +156,10 @@ func LatentAdversary(scope *model.Scope, mu *graph.Node) *graph.Node {
 	return graph.Reshape(logits, -1)              // [B]
 }
 
-// vaalTrainer holds one round's VAAL networks.
+// vaalTrainer holds VAAL's networks and their compiled graphs.
 type vaalTrainer struct {
 	cfg      VAALConfig
+	backend  compute.Backend
 	net      models.VAE
 	store    *model.Store
 	vaeStep  *model.Exec
@@ -190,8 +199,9 @@ func newVAALTrainer(r *Round, cfg VAALConfig) (*vaalTrainer, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &vaalTrainer{cfg: cfg, net: net, store: model.NewStore(), height: set.Height, width: set.Width, channels: set.Channels}
-	t.store.RootScope().SetParam(model.ParamInitialSeed, int64(r.Seed%(1<<62))+1)
+	t := &vaalTrainer{cfg: cfg, backend: r.Backend, net: net, store: model.NewStore(), height: set.Height, width: set.Width,
+		channels: set.Channels}
+	t.store.RootScope().SetParam(model.ParamInitialSeed, storeSeed(r.Seed))
 	adam := func() optimizer.Interface {
 		return optimizer.Adam().LearningRate(cfg.LearningRate).Betas(0.9, 0.999).Epsilon(1e-8).Done()
 	}
@@ -221,12 +231,27 @@ func newVAALTrainer(r *Round, cfg VAALConfig) (*vaalTrainer, error) {
 	}); err != nil {
 		return nil, err
 	}
-	// Scoring: D(μ) in inference mode.
-	t.score, err = model.NewExec(r.Backend, t.store, func(_ *model.Scope, x *graph.Node) *graph.Node {
-		mu, _ := t.net.Encoder(t.store.Scope(encoderScope), x)
-		return graph.Sigmoid(t.adversary(mu))
+	// Build and compile both training graphs now, so that every variable exists before any runs
+	// (keptNetworks returns to that state every round).
+	images := shapes.Make(dtypes.Float32, cfg.BatchSize, set.Height, set.Width, set.Channels)
+	eps := shapes.Make(dtypes.Float32, cfg.BatchSize, cfg.LatentDim)
+	if _, err = t.vaeStep.Compile(images, images, eps, eps); err != nil {
+		return t, fmt.Errorf("active: vaal: compiling the VAE step: %w", err)
+	}
+	if _, err = t.advStep.Compile(images, images); err != nil {
+		return t, fmt.Errorf("active: vaal: compiling the discriminator step: %w", err)
+	}
+	return t, nil
+}
+
+// scorer returns the scoring graph, D(μ) in inference mode.
+func (t *vaalTrainer) scorer() (*model.Exec, error) {
+	return inferenceExec(t.backend, &t.score, func() (*model.Exec, error) {
+		return model.NewExec(t.backend, t.store, func(_ *model.Scope, x *graph.Node) *graph.Node {
+			mu, _ := t.net.Encoder(t.store.Scope(encoderScope), x)
+			return graph.Sigmoid(t.adversary(mu))
+		})
 	})
-	return t, err
 }
 
 // imagesTensor wraps n images ([n, h, w, c] flat) as a tensor.
@@ -254,14 +279,37 @@ var VAALLossNames = []string{"L_VAE", "L_trd", "L_adv", "L_D"}
 // image (LatentTrace).
 func (s *VAAL) run(ctx context.Context, r *Round) (*LatentTrace, error) {
 	cfg := s.Config.withDefaults()
-	t, err := newVAALTrainer(r, cfg)
+	set := r.Pool.Set()
+	s.kept.mu.Lock()
+	defer s.kept.mu.Unlock()
+	key := struct {
+		backend                 compute.Backend
+		cfg                     VAALConfig
+		height, width, channels int
+	}{r.Backend, cfg, set.Height, set.Width, set.Channels}
+	t, err := s.kept.get(key, r.Seed, func() (*vaalTrainer, *model.Store, error) {
+		t, err := newVAALTrainer(r, cfg)
+		if t == nil {
+			return nil, nil, err
+		}
+		return t, t.store, err
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer t.store.Finalize()
+	trace, err := t.round(ctx, r, s.Name())
+	if err != nil {
+		s.kept.drop()
+	}
+	return trace, err
+}
+
+// round trains the networks from their initial state on r's pool and scores the pool.
+func (t *vaalTrainer) round(ctx context.Context, r *Round, name string) (*LatentTrace, error) {
+	cfg := t.cfg
 	labelled := r.Pool.TrainingSet()
 	unlabelled := r.Pool.Unlabelled()
-	trace := &LatentTrace{Strategy: s.Name(), LossNames: VAALLossNames, Losses: make([][]float64, len(VAALLossNames))}
+	trace := &LatentTrace{Strategy: name, LossNames: VAALLossNames, Losses: make([][]float64, len(VAALLossNames))}
 	if len(unlabelled) == 0 {
 		return trace, nil
 	}
@@ -310,7 +358,11 @@ func (s *VAAL) run(ctx context.Context, r *Round) (*LatentTrace, error) {
 			trace.Losses[k] = append(trace.Losses[k], v)
 		}
 	}
-	scores, err := lowestScores(r, t.score, unlabelled, labelled, size, t.height, t.width, t.channels)
+	score, err := t.scorer()
+	if err != nil {
+		return nil, fmt.Errorf("active: vaal: %w", err)
+	}
+	scores, err := lowestScores(r, score, unlabelled, labelled, size, t.height, t.width, t.channels)
 	if err != nil {
 		return nil, fmt.Errorf("active: vaal: %w", err)
 	}
