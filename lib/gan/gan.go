@@ -95,6 +95,14 @@ type Config struct {
 	DivergencePatience int
 	// DivergenceFloor is the discriminator-loss level counted as "D has won" (default 1e-3).
 	DivergenceFloor float64
+	// Devices, when > 0, trains data-parallel on the backend's devices 0..Devices−1 through GoMLX's
+	// distributed execution (AutoSharding; see DataParallel): each device takes BatchSize/Devices
+	// images of every batch, the variables are replicated, and XLA's partitioner sums the gradients
+	// and batch statistics across devices, so a step computes the one-device step on the whole batch
+	// (up to summation order). It needs XLA through a PJRT plugin; BatchSize must be a multiple of
+	// Devices. 0, the default, runs on one device without distribution. A checkpoint resumes with
+	// any Devices.
+	Devices int
 }
 
 // Defaults returns c with every zero field replaced by its default.
@@ -146,6 +154,11 @@ func (c Config) Validate() error {
 		return fmt.Errorf("gan: unknown Loss %d", c.Loss)
 	case c.HistoricalAveraging < 0:
 		return fmt.Errorf("gan: HistoricalAveraging = %g, want >= 0", c.HistoricalAveraging)
+	case c.Devices < 0:
+		return fmt.Errorf("gan: Devices = %d, want 0 (one device) or the number of devices to train on", c.Devices)
+	case c.Devices > 0 && c.BatchSize%c.Devices != 0:
+		return fmt.Errorf("gan: BatchSize = %d does not split over Devices = %d, want a multiple of %d", c.BatchSize,
+			c.Devices, c.Devices)
 	}
 	return nil
 }

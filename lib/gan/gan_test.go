@@ -201,6 +201,9 @@ func TestConfigValidation(t *testing.T) {
 		"batch":  func(c *Config) { c.BatchSize = -1 },
 		"target": func(c *Config) { c.RealTarget = 1.5 },
 		"lr":     func(c *Config) { c.D.LearningRate = -1 },
+		// tinyConfig's batch of 16 does not split over 3 devices.
+		"devices":   func(c *Config) { c.Devices = 3 },
+		"devices<0": func(c *Config) { c.Devices = -1 },
 	} {
 		cfg := tinyConfig()
 		mutate(&cfg)

@@ -70,7 +70,8 @@ type Trainer struct {
 	images  Images
 
 	fullStep, discStep, sample *model.Exec
-	sampleStep                 int // the step count when the sample graph was created
+	sampleStep                 int           // the step count when the sample graph was created
+	parallel                   *dataParallel // the step graphs' devices (Config.Devices); nil: one device
 
 	state    *trainloop.State[Config] // step count, batch order, z draws (state.RNG).
 	history  []StepMetrics
@@ -96,7 +97,10 @@ func New(backend compute.Backend, cfg Config, gen Generator, disc Discriminator,
 	}
 	t := &Trainer{cfg: cfg, backend: backend, store: model.NewStore(), gen: gen, disc: disc, images: images}
 	t.store.RootScope().SetParam(model.ParamInitialSeed, int64(cfg.Seed)+1) // 0 would mean "random".
-	t.state = trainloop.NewState("gan", cfg, cfg.Seed, cfg.BatchSize, images.Len())
+	// Checkpoints hold the configuration without Devices: a run resumes on any number of devices.
+	identity := cfg
+	identity.Devices = 0
+	t.state = trainloop.NewState("gan", identity, cfg.Seed, cfg.BatchSize, images.Len())
 	fixed := rand.New(rand.NewPCG(cfg.Seed, 0xf1ed))
 	t.fixedNoise = make([]float32, cfg.FixedNoise*cfg.LatentDim)
 	t.drawLatent(fixed, t.fixedNoise)
@@ -114,6 +118,12 @@ func New(backend compute.Backend, cfg Config, gen Generator, disc Discriminator,
 		return t.buildStep(real, z, false)
 	}); err != nil {
 		return nil, err
+	}
+	if cfg.Devices > 0 {
+		if t.parallel, err = newDataParallel(backend, cfg.Devices); err != nil {
+			return nil, err
+		}
+		t.fullStep, t.discStep = t.parallel.configure(t.fullStep), t.parallel.configure(t.discStep)
 	}
 	if err := t.newSampleExec(); err != nil {
 		return nil, err
@@ -304,8 +314,15 @@ func (t *Trainer) run(exec *model.Exec, real, z []float32) ([]float32, error) {
 		return nil, fmt.Errorf("gan: step got %d image values and %d latent values, want %d·%d·%d·%d and %d·%d",
 			len(real), len(z), t.cfg.BatchSize, h, w, c, t.cfg.BatchSize, t.cfg.LatentDim)
 	}
-	outputs, err := exec.Call(tensors.FromFlatDataAndDimensions(real, t.cfg.BatchSize, h, w, c),
-		tensors.FromFlatDataAndDimensions(z, t.cfg.BatchSize, t.cfg.LatentDim))
+	realT := tensors.FromFlatDataAndDimensions(real, t.cfg.BatchSize, h, w, c)
+	zT := tensors.FromFlatDataAndDimensions(z, t.cfg.BatchSize, t.cfg.LatentDim)
+	var outputs []*tensors.Tensor
+	var err error
+	if t.parallel != nil {
+		outputs, err = t.parallel.call(exec, realT, zT)
+	} else {
+		outputs, err = exec.Call(realT, zT)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("gan: step %d: %w", t.state.Step+1, err)
 	}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs advlab on XLA CUDA on a GPU machine: the PyTorch parity tests of the layers and of the GAN
-# training step, the one-device SPMD test, then `advlab bench` against PyTorch CUDA in the same run.
+# training step, the one-device SPMD test and the data-parallel GAN step (gan.Config.Devices), then
+# `advlab bench` against PyTorch CUDA in the same run.
 #
 #   scripts/bench/xla_cuda.sh [BIN_DIR] [OUT_DIR]
 #
@@ -66,7 +67,7 @@ run_tests() {
 run_tests backend .
 run_tests bench TestDistributedOneDeviceMesh
 run_tests nn .
-run_tests gan 'TestThreeStepsMatchPyTorch|TestFeatureMatchingGradient|TestGeneratorLearnsTheDataMean|TestResumeIsExact'
+run_tests gan 'TestThreeStepsMatchPyTorch|TestFeatureMatchingGradient|TestGeneratorLearnsTheDataMean|TestResumeIsExact|TestDataParallelStepEqualsOneDevice'
 
 advlab=${bin:+$bin/advlab}
 if [[ -z $advlab ]]; then
