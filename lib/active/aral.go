@@ -252,6 +252,13 @@ func newARALTrainer(r *Round, cfg ARALConfig, numClasses int) (*aralTrainer, err
 	return t, nil
 }
 
+func (t *aralTrainer) storeOf() *model.Store {
+	if t == nil {
+		return nil
+	}
+	return t.store
+}
+
 // scorer returns the scoring graph, S(E(x, ŷ)) with ŷ the classifier's label, in inference mode.
 func (t *aralTrainer) scorer() (*model.Exec, error) {
 	return inferenceExec(t.backend, &t.score, func() (*model.Exec, error) {
@@ -293,13 +300,7 @@ func (s *ARAL) run(ctx context.Context, r *Round, after func(t *aralTrainer, tra
 		cfg                              ARALConfig
 		classes, height, width, channels int
 	}{r.Backend, cfg, numClasses, set.Height, set.Width, set.Channels}
-	t, err := s.kept.get(key, r.Seed, func() (*aralTrainer, *model.Store, error) {
-		t, err := newARALTrainer(r, cfg, numClasses)
-		if t == nil {
-			return nil, nil, err
-		}
-		return t, t.store, err
-	})
+	t, err := s.kept.get(key, r.Seed, func() (*aralTrainer, error) { return newARALTrainer(r, cfg, numClasses) })
 	if err != nil {
 		return nil, err
 	}

@@ -84,6 +84,13 @@ type cnnGraphs struct {
 	step, infer *model.Exec
 }
 
+func (g *cnnGraphs) storeOf() *model.Store {
+	if g == nil {
+		return nil
+	}
+	return g.store
+}
+
 // NewCNN returns an untrained CNN learner for numClasses classes that runs on backend.
 func NewCNN(backend compute.Backend, numClasses int, cfg CNNConfig) *CNN {
 	return &CNN{cfg: cfg.withDefaults(), numClasses: numClasses, backend: backend}
@@ -124,10 +131,7 @@ func (c *CNN) Fit(ctx context.Context, train data.Floats, seed uint64) error {
 	c.kept.mu.Lock()
 	defer c.kept.mu.Unlock()
 	key := [3]int{train.Height, train.Width, train.Channels}
-	graphs, err := c.kept.get(key, seed, func() (*cnnGraphs, *model.Store, error) {
-		graphs, err := c.build(train.Height, train.Width, train.Channels)
-		return graphs, graphs.store, err
-	})
+	graphs, err := c.kept.get(key, seed, func() (*cnnGraphs, error) { return c.build(train.Height, train.Width, train.Channels) })
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ import (
 // round still starts the networks afresh from its own seed, as VAAL and ARAL re-create theirs every
 // cycle, but by re-initialising the variables (trainloop.Initial) instead of building and compiling
 // new graphs: on XLA, compiling a VAAL round's graphs took about 5 s against 0.3 s of training.
-type keptNetworks[T any] struct {
+type keptNetworks[T roundNetworks] struct {
 	mu      sync.Mutex // held for a whole round
 	key     any        // what the networks were built for (backend, configuration, image shape)
 	store   *model.Store
@@ -21,10 +21,17 @@ type keptNetworks[T any] struct {
 	nets    T
 }
 
+// roundNetworks are a strategy's networks: a pointer whose storeOf is nil-safe.
+type roundNetworks interface {
+	// storeOf returns the networks' store (nil for nil networks).
+	storeOf() *model.Store
+}
+
 // get returns the networks kept for key, or, when none are kept for key, those that build returns,
-// initialised from seed either way. build must build (compile) every training graph, so that every variable
-// exists before any runs. key must be comparable. The caller holds k.mu.
-func (k *keptNetworks[T]) get(key any, seed uint64, build func() (T, *model.Store, error)) (T, error) {
+// initialised from seed either way. build must build (compile) every training graph, so that every
+// variable exists before any runs; on an error it may return what it built, which is released.
+// key must be comparable. The caller holds k.mu.
+func (k *keptNetworks[T]) get(key any, seed uint64, build func() (T, error)) (T, error) {
 	if k.store != nil && k.key == key {
 		if err := k.initial.Reset(storeSeed(seed)); err == nil {
 			return k.nets, nil
@@ -32,7 +39,8 @@ func (k *keptNetworks[T]) get(key any, seed uint64, build func() (T, *model.Stor
 	}
 	k.drop()
 	var none T
-	nets, store, err := build()
+	nets, err := build()
+	store := nets.storeOf()
 	if err == nil {
 		k.initial, err = trainloop.RecordInitial(store)
 	}

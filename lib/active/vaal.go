@@ -244,6 +244,13 @@ func newVAALTrainer(r *Round, cfg VAALConfig) (*vaalTrainer, error) {
 	return t, nil
 }
 
+func (t *vaalTrainer) storeOf() *model.Store {
+	if t == nil {
+		return nil
+	}
+	return t.store
+}
+
 // scorer returns the scoring graph, D(μ) in inference mode.
 func (t *vaalTrainer) scorer() (*model.Exec, error) {
 	return inferenceExec(t.backend, &t.score, func() (*model.Exec, error) {
@@ -287,13 +294,7 @@ func (s *VAAL) run(ctx context.Context, r *Round) (*LatentTrace, error) {
 		cfg                     VAALConfig
 		height, width, channels int
 	}{r.Backend, cfg, set.Height, set.Width, set.Channels}
-	t, err := s.kept.get(key, r.Seed, func() (*vaalTrainer, *model.Store, error) {
-		t, err := newVAALTrainer(r, cfg)
-		if t == nil {
-			return nil, nil, err
-		}
-		return t, t.store, err
-	})
+	t, err := s.kept.get(key, r.Seed, func() (*vaalTrainer, error) { return newVAALTrainer(r, cfg) })
 	if err != nil {
 		return nil, err
 	}
