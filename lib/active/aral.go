@@ -188,15 +188,20 @@ func freeze(store *model.Store, path string, g *graph.Graph) {
 	}
 }
 
-func newARALTrainer(r *Round, cfg ARALConfig, numClasses int) (*aralTrainer, error) {
+// newARALTrainer builds ARAL's networks and compiles their training graph.
+func newARALTrainer(r *Round, cfg ARALConfig, numClasses int) (_ *aralTrainer, err error) {
 	set := r.Pool.Set()
 	t := &aralTrainer{cfg: cfg, backend: r.Backend, numClasses: numClasses, height: set.Height, width: set.Width,
 		channels: set.Channels, store: model.NewStore()}
+	defer func() {
+		if err != nil {
+			t.store.Finalize()
+		}
+	}()
 	t.store.RootScope().SetParam(model.ParamInitialSeed, storeSeed(r.Seed))
 	adam := func(lr, beta1 float64) optimizer.Interface {
 		return optimizer.Adam().LearningRate(lr).Betas(beta1, 0.9999).Epsilon(1e-8).Done()
 	}
-	var err error
 	// Inputs: x_L, y_L, x_U, x_U', z, y (the generated images' classes), ε_L, ε_U.
 	t.step, err = model.NewExec(r.Backend, t.store, func(_ *model.Scope, in []*graph.Node) *graph.Node {
 		xL, yL, xU, xU2, z, y, epsL, epsU := in[0], in[1], in[2], in[3], in[4], in[5], in[6], in[7]
@@ -238,7 +243,7 @@ func newARALTrainer(r *Round, cfg ARALConfig, numClasses int) (*aralTrainer, err
 			featureMatching, classConsistency, graph.Add(trdL, trdU), adv}, 0)
 	})
 	if err != nil {
-		return t, err
+		return nil, err
 	}
 	// Build and compile the training graph now, so that every variable exists before it runs
 	// (keptNetworks returns to that state every round).
@@ -247,17 +252,12 @@ func newARALTrainer(r *Round, cfg ARALConfig, numClasses int) (*aralTrainer, err
 	classes := shapes.Make(dtypes.Int32, b)
 	codes := shapes.Make(dtypes.Float32, b, cfg.LatentDim)
 	if _, err = t.step.Compile(images, classes, images, images, codes, classes, codes, codes); err != nil {
-		return t, fmt.Errorf("active: aral: compiling the training step: %w", err)
+		return nil, fmt.Errorf("active: aral: compiling the training step: %w", err)
 	}
 	return t, nil
 }
 
-func (t *aralTrainer) storeOf() *model.Store {
-	if t == nil {
-		return nil
-	}
-	return t.store
-}
+func (t *aralTrainer) storeOf() *model.Store { return t.store }
 
 // scorer returns the scoring graph, S(E(x, ŷ)) with ŷ the classifier's label, in inference mode.
 func (t *aralTrainer) scorer() (*model.Exec, error) {

@@ -84,12 +84,7 @@ type cnnGraphs struct {
 	step, infer *model.Exec
 }
 
-func (g *cnnGraphs) storeOf() *model.Store {
-	if g == nil {
-		return nil
-	}
-	return g.store
-}
+func (g *cnnGraphs) storeOf() *model.Store { return g.store }
 
 // NewCNN returns an untrained CNN learner for numClasses classes that runs on backend.
 func NewCNN(backend compute.Backend, numClasses int, cfg CNNConfig) *CNN {
@@ -164,7 +159,11 @@ func (c *CNN) build(height, width, channels int) (*cnnGraphs, error) {
 		_, err = graphs.step.Compile(shapes.Make(dtypes.Float32, c.cfg.BatchSize, height, width, channels),
 			shapes.Make(dtypes.Int32, c.cfg.BatchSize))
 	}
-	return graphs, err
+	if err != nil {
+		c.store.Finalize()
+		return nil, err
+	}
+	return graphs, nil
 }
 
 // train runs the Fit's updates with the step graph, from the store's initial state.

@@ -21,16 +21,16 @@ type keptNetworks[T roundNetworks] struct {
 	nets    T
 }
 
-// roundNetworks are a strategy's networks: a pointer whose storeOf is nil-safe.
+// roundNetworks are a strategy's networks.
 type roundNetworks interface {
-	// storeOf returns the networks' store (nil for nil networks).
+	// storeOf returns the networks' store.
 	storeOf() *model.Store
 }
 
 // get returns the networks kept for key, or, when none are kept for key, those that build returns,
 // initialised from seed either way. build must build (compile) every training graph, so that every
-// variable exists before any runs; on an error it may return what it built, which is released.
-// key must be comparable. The caller holds k.mu.
+// variable exists before any runs, and release what it made when it fails. key must be comparable.
+// The caller holds k.mu.
 func (k *keptNetworks[T]) get(key any, seed uint64, build func() (T, error)) (T, error) {
 	if k.store != nil && k.key == key {
 		if err := k.initial.Reset(storeSeed(seed)); err == nil {
@@ -40,17 +40,16 @@ func (k *keptNetworks[T]) get(key any, seed uint64, build func() (T, error)) (T,
 	k.drop()
 	var none T
 	nets, err := build()
-	store := nets.storeOf()
-	if err == nil {
-		k.initial, err = trainloop.RecordInitial(store)
+	if err != nil {
+		return none, err
 	}
+	store := nets.storeOf()
+	k.initial, err = trainloop.RecordInitial(store)
 	if err == nil {
 		err = k.initial.Reset(storeSeed(seed))
 	}
 	if err != nil {
-		if store != nil {
-			store.Finalize()
-		}
+		store.Finalize()
 		return none, err
 	}
 	k.key, k.store, k.nets = key, store, nets

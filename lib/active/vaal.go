@@ -193,7 +193,8 @@ func (t *vaalTrainer) adversary(mu *graph.Node) *graph.Node {
 	return LatentAdversary(t.store.Scope(adversaryScope), mu)
 }
 
-func newVAALTrainer(r *Round, cfg VAALConfig) (*vaalTrainer, error) {
+// newVAALTrainer builds VAAL's networks and compiles their training graphs.
+func newVAALTrainer(r *Round, cfg VAALConfig) (_ *vaalTrainer, err error) {
 	set := r.Pool.Set()
 	net, err := vaalNetworks(cfg, set)
 	if err != nil {
@@ -201,6 +202,11 @@ func newVAALTrainer(r *Round, cfg VAALConfig) (*vaalTrainer, error) {
 	}
 	t := &vaalTrainer{cfg: cfg, backend: r.Backend, net: net, store: model.NewStore(), height: set.Height, width: set.Width,
 		channels: set.Channels}
+	defer func() {
+		if err != nil {
+			t.store.Finalize()
+		}
+	}()
 	t.store.RootScope().SetParam(model.ParamInitialSeed, storeSeed(r.Seed))
 	adam := func() optimizer.Interface {
 		return optimizer.Adam().LearningRate(cfg.LearningRate).Betas(0.9, 0.999).Epsilon(1e-8).Done()
@@ -236,20 +242,15 @@ func newVAALTrainer(r *Round, cfg VAALConfig) (*vaalTrainer, error) {
 	images := shapes.Make(dtypes.Float32, cfg.BatchSize, set.Height, set.Width, set.Channels)
 	eps := shapes.Make(dtypes.Float32, cfg.BatchSize, cfg.LatentDim)
 	if _, err = t.vaeStep.Compile(images, images, eps, eps); err != nil {
-		return t, fmt.Errorf("active: vaal: compiling the VAE step: %w", err)
+		return nil, fmt.Errorf("active: vaal: compiling the VAE step: %w", err)
 	}
 	if _, err = t.advStep.Compile(images, images); err != nil {
-		return t, fmt.Errorf("active: vaal: compiling the discriminator step: %w", err)
+		return nil, fmt.Errorf("active: vaal: compiling the discriminator step: %w", err)
 	}
 	return t, nil
 }
 
-func (t *vaalTrainer) storeOf() *model.Store {
-	if t == nil {
-		return nil
-	}
-	return t.store
-}
+func (t *vaalTrainer) storeOf() *model.Store { return t.store }
 
 // scorer returns the scoring graph, D(μ) in inference mode.
 func (t *vaalTrainer) scorer() (*model.Exec, error) {

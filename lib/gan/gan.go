@@ -96,12 +96,12 @@ type Config struct {
 	// DivergenceFloor is the discriminator-loss level counted as "D has won" (default 1e-3).
 	DivergenceFloor float64
 	// Devices, when > 0, trains data-parallel on the backend's devices 0..Devices−1 through GoMLX's
-	// distributed execution (AutoSharding; see DataParallel): each device takes BatchSize/Devices
-	// images of every batch, the variables are replicated, and XLA's partitioner sums the gradients
-	// and batch statistics across devices, so a step computes the one-device step on the whole batch
-	// (up to summation order). It needs XLA through a PJRT plugin; BatchSize must be a multiple of
-	// Devices. 0, the default, runs on one device without distribution. A checkpoint resumes with
-	// any Devices.
+	// distributed execution (AutoSharding; docs/performance.md, "Multi-device"): each device takes
+	// BatchSize/Devices images of every batch, the variables are replicated, and XLA's partitioner
+	// sums the gradients and batch statistics across devices, so a step computes the one-device step
+	// on the whole batch (up to summation order). It needs XLA through a PJRT plugin; BatchSize must
+	// be a multiple of Devices. 0, the default, runs on one device without distribution. A checkpoint
+	// resumes with any Devices.
 	Devices int
 }
 
