@@ -261,7 +261,7 @@ const (
 
 // FindONNXRuntime returns the path of an installed libonnxruntime, if any.
 func FindONNXRuntime() (string, bool) {
-	candidates := []string{os.Getenv("ONNXRUNTIME_SHARED_LIBRARY_PATH")}
+	candidates := []string{os.Getenv(onnxLibraryEnv)}
 	for _, name := range []string{"libonnxruntime.so", "libonnxruntime.so.1", "libonnxruntime.dylib"} {
 		candidates = append(candidates, filepath.Join(ONNXRuntimeDir(), name))
 	}
