@@ -198,7 +198,6 @@ func newARALTrainer(r *Round, cfg ARALConfig, numClasses int) (_ *aralTrainer, e
 			t.store.Finalize()
 		}
 	}()
-	t.store.RootScope().SetParam(model.ParamInitialSeed, storeSeed(r.Seed))
 	adam := func(lr, beta1 float64) optimizer.Interface {
 		return optimizer.Adam().LearningRate(lr).Betas(beta1, 0.9999).Epsilon(1e-8).Done()
 	}

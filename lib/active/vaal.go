@@ -207,7 +207,6 @@ func newVAALTrainer(r *Round, cfg VAALConfig) (_ *vaalTrainer, err error) {
 			t.store.Finalize()
 		}
 	}()
-	t.store.RootScope().SetParam(model.ParamInitialSeed, storeSeed(r.Seed))
 	adam := func() optimizer.Interface {
 		return optimizer.Adam().LearningRate(cfg.LearningRate).Betas(0.9, 0.999).Epsilon(1e-8).Done()
 	}
