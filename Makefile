@@ -51,7 +51,8 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 TEST_STEPS := vet gotest notebooks browser-check
 
 .PHONY: help lab test vet gotest notebooks harness-selftest browser-check fuzz build onnx clean \
-	deps-jupyter deps-jupyterlab deps-gonb deps-browser kernelspec kernelspec-test warm data pjrt
+	deps-jupyter deps-jupyterlab deps-gonb deps-browser kernelspec kernelspec-test warm data pjrt pjrt-optional \
+	gotest-go gotest-xla notebooks-xla
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -87,12 +88,17 @@ data: build ## fetch MNIST into ADVLAB_DATA (skipped until the CLI has `data fet
 onnx: ## ONNX Runtime's libonnxruntime from npm onnxruntime-node@1.30.0, and advlab's thread-count layer, into ADVLAB_CACHE/onnxruntime
 	@ADVLAB_CACHE=$(ADVLAB_CACHE) kernel/install.sh onnx
 
-pjrt: ## XLA's PJRT plugin (CPU, or CUDA with an NVIDIA GPU) via go-xla's installer, where its hosts answer
-	@kernel/install.sh pjrt
+pjrt: ## XLA's CPU PJRT plugin from the pinned, hash-checked PyPI wheel into ADVLAB_CACHE/pjrt
+	@ADVLAB_CACHE=$(ADVLAB_CACHE) kernel/install.sh pjrt
+
+# make test and make lab: the same, but an unreachable package index is not an error (the pure-Go
+# backend serves; build/pjrt.status says why).
+pjrt-optional:
+	@ADVLAB_CACHE=$(ADVLAB_CACHE) kernel/install.sh pjrt --optional
 
 # ---- Use ----------------------------------------------------------------------------------------
 
-lab: deps-jupyterlab kernelspec warm ## set everything up and serve notebooks/ on 127.0.0.1:LAB_PORT (token on)
+lab: deps-jupyterlab kernelspec warm pjrt-optional ## set everything up and serve notebooks/ on 127.0.0.1:LAB_PORT (token on)
 	@ui=notebook; if jupyter lab --version >/dev/null 2>&1; then ui=lab; fi; \
 	echo "lab: serving notebooks/ with jupyter $$ui on http://127.0.0.1:$(LAB_PORT) (open the URL with the token printed below)"; \
 	cd notebooks && exec jupyter $$ui --ip=127.0.0.1 --port=$(LAB_PORT) $(ROOT_FLAG) $(LAB_FLAGS)
@@ -109,12 +115,40 @@ test: ## everything CI runs: vet, go test, the notebooks at smoke size, the brow
 vet: ## go vet ./...
 	$(GO) vet ./...
 
-gotest: onnx ## go test ./... (log in build/go-test.log; scripts/go-test-summary.sh counts it)
+gotest: ## go test ./... on the pure-Go backend, then the XLA CPU packages on XLA (logs in build/)
+	@status=0; $(MAKE) gotest-go || status=$$?; $(MAKE) gotest-xla || status=$$?; exit $$status
+
+# The data and the plugins are prerequisites: a test that needs them must not skip on a fresh machine
+# (under CI=true a missing-dependency skip is a failure, internal/testenv).
+GO_TEST_ENV = ADVLAB_DATA=$(ADVLAB_DATA) ADVLAB_CACHE=$(ADVLAB_CACHE) ADVLAB_TEST_REAL_DATA=1 \
+	ADVLAB_PJRT_UNREACHABLE="$$(sed -n 's/^unreachable: //p' $(BUILD)/pjrt.status 2>/dev/null)"
+
+gotest-go: onnx pjrt-optional data ## go test ./... on the embedded pure-Go backend (build/go-test.log)
 	@mkdir -p $(BUILD)
-	@echo "$(GO) test $(GO_TEST_FLAGS) ./...   (GOEXPERIMENT=$(GOEXPERIMENT))"
-	@status=0; $(GO) test -v $(GO_TEST_FLAGS) ./... >$(BUILD)/go-test.log 2>&1 || status=$$?; \
+	@echo "GOMLX_BACKEND=go $(GO) test $(GO_TEST_FLAGS) ./...   (GOEXPERIMENT=$(GOEXPERIMENT))"
+	@status=0; $(GO_TEST_ENV) GOMLX_BACKEND=go $(GO) test -v $(GO_TEST_FLAGS) ./... >$(BUILD)/go-test.log 2>&1 || status=$$?; \
 	grep -Ev '^(=== (RUN|PAUSE|CONT|NAME)|[[:space:]]*--- (PASS|SKIP)|PASS$$)' $(BUILD)/go-test.log || true; \
 	scripts/go-test-summary.sh $(BUILD)/go-test.log; \
+	exit $$status
+
+# The packages whose tests also run on XLA's CPU plugin: the PyTorch parity of every layer and of
+# three GAN steps, exact resume, data parallelism over 1, 2 and 4 host devices, the VAE and SSL
+# engines, the backend choice.
+XLA_TEST_PACKAGES ?= ./lib/backend ./lib/nn ./lib/gan ./lib/vae ./lib/ssl ./lib/trainloop ./lib/models
+XLA_BACKEND ?= xla:cpu,devices=4
+
+gotest-xla: onnx pjrt-optional data ## the XLA_TEST_PACKAGES on XLA CPU (build/go-test-xla.log); says so where no plugin could be installed
+	@mkdir -p $(BUILD)
+	@if ! grep -qx installed $(BUILD)/pjrt.status 2>/dev/null; then \
+		if [ "$${CI:-}" = true ] && ! grep -q '^unreachable:' $(BUILD)/pjrt.status 2>/dev/null; then \
+			echo "gotest-xla: the XLA CPU plugin is not installed ($$(cat $(BUILD)/pjrt.status 2>/dev/null)), though CI=true"; exit 1; fi; \
+		echo "gotest-xla: not run on XLA: $$(cat $(BUILD)/pjrt.status 2>/dev/null || echo 'no plugin status'); the pure-Go run covers these tests"; \
+		exit 0; fi
+	@echo "GOMLX_BACKEND=$(XLA_BACKEND) $(GO) test $(GO_TEST_FLAGS) $(XLA_TEST_PACKAGES)"
+	@status=0; $(GO_TEST_ENV) GOMLX_BACKEND=$(XLA_BACKEND) $(GO) test -v $(GO_TEST_FLAGS) $(XLA_TEST_PACKAGES) \
+		>$(BUILD)/go-test-xla.log 2>&1 || status=$$?; \
+	grep -Ev '^(=== (RUN|PAUSE|CONT|NAME)|[[:space:]]*--- (PASS|SKIP)|PASS$$)' $(BUILD)/go-test-xla.log || true; \
+	sed 's/^/XLA CPU: /' <(scripts/go-test-summary.sh $(BUILD)/go-test-xla.log); \
 	exit $$status
 
 harness-selftest: kernelspec-test ## the harness catches errors, panics and missing images; the kernel runs a cell
@@ -125,12 +159,24 @@ harness-selftest: kernelspec-test ## the harness catches errors, panics and miss
 		{ cat $(BUILD)/harness-selftest.log; exit 1; }
 	@tail -n 1 $(BUILD)/harness-selftest.log | sed 's/^notebooks:/harness self-test (broken notebooks caught):/'
 
-notebooks: harness-selftest data ## execute notebooks/*.ipynb headless through GoNB into build/notebooks
-	@$(HARNESS_ENV) kernel/harness/run_notebooks.py --out $(BUILD)/notebooks --timeout $(CELL_TIMEOUT) $(NOTEBOOKS)
+notebooks: harness-selftest data pjrt-optional ## execute notebooks/*.ipynb headless through GoNB (pure Go) into build/notebooks, then XLA_NOTEBOOKS on XLA CPU
+	@$(HARNESS_ENV) GOMLX_BACKEND=go kernel/harness/run_notebooks.py --out $(BUILD)/notebooks --timeout $(CELL_TIMEOUT) $(NOTEBOOKS)
+	@$(MAKE) notebooks-xla
+
+# The notebooks that also run on XLA's CPU plugin at smoke size under `make test`.
+XLA_NOTEBOOKS ?= notebooks/00_setup.ipynb notebooks/02_dcgan_tf.ipynb notebooks/06_vae.ipynb
+
+notebooks-xla: harness-selftest data pjrt-optional ## execute XLA_NOTEBOOKS on XLA CPU into build/notebooks-xla
+	@if ! grep -qx installed $(BUILD)/pjrt.status 2>/dev/null; then \
+		if [ "$${CI:-}" = true ] && ! grep -q '^unreachable:' $(BUILD)/pjrt.status 2>/dev/null; then \
+			echo "notebooks-xla: the XLA CPU plugin is not installed ($$(cat $(BUILD)/pjrt.status 2>/dev/null)), though CI=true"; exit 1; fi; \
+		echo "notebooks-xla: not run on XLA: $$(cat $(BUILD)/pjrt.status 2>/dev/null || echo 'no plugin status')"; exit 0; fi
+	@$(HARNESS_ENV) GOMLX_BACKEND=xla:cpu kernel/harness/run_notebooks.py --out $(BUILD)/notebooks-xla --timeout $(CELL_TIMEOUT) \
+		$(XLA_NOTEBOOKS)
 
 $(BUILD)/notebooks/%.ipynb: notebooks/%.ipynb
 	@$(MAKE) harness-selftest data
-	@$(HARNESS_ENV) kernel/harness/run_notebooks.py --out $(BUILD)/notebooks --timeout $(CELL_TIMEOUT) $<
+	@$(HARNESS_ENV) GOMLX_BACKEND=go kernel/harness/run_notebooks.py --out $(BUILD)/notebooks --timeout $(CELL_TIMEOUT) $<
 
 browser-check: deps-browser kernelspec-test $(BUILD)/notebooks/$(BROWSER_NOTEBOOK).ipynb ## open the executed notebook in headless Chromium; screenshot in build/screenshots
 	@JUPYTER_DATA_DIR=$(HARNESS_JUPYTER) kernel/harness/browser_check.sh \
@@ -147,19 +193,21 @@ fuzz: ## run each lib/data FuzzParse* target for FUZZTIME (default 30s)
 # ---- Later targets (bench, demo, docker) go below; add demo smoke runs to TEST_STEPS ------------
 
 # `make bench`: advlab's training steps next to PyTorch's (docs/performance.md). BENCH_QUICK=1 is
-# a smoke run (one step per column, no notebook timing). BENCH_ALSO lists more GOMLX_BACKEND values
+# a smoke run (one step per column, no notebook timing). BENCH_BACKEND is the first column's
+# GOMLX_BACKEND (default go). BENCH_ALSO lists more GOMLX_BACKEND values
 # timed as extra columns (a column whose library is missing is reported as not run).
 # BENCH_PROFILE=FILE also writes a CPU profile of two DCGAN-28 steps on the default backend. The
 # PyTorch worker waits passively (OMP_WAIT_POLICY=PASSIVE) unless OMP_WAIT_POLICY is set.
 BENCH_OUT ?= $(BUILD)/bench.json
 BENCH_QUICK ?= 0
-BENCH_ALSO ?= onnx:cpu
+BENCH_ALSO ?= xla:cpu,onnx:cpu
 BENCH_PROFILE ?=
 BENCH_FLAGS ?=
-BENCH_ENV := OMP_NUM_THREADS=$(shell nproc) OPENBLAS_NUM_THREADS=1 ADVLAB_CACHE=$(ADVLAB_CACHE)
+# The first column is the embedded pure-Go backend; BENCH_ALSO adds XLA CPU and ONNX Runtime.
+BENCH_ENV := OMP_NUM_THREADS=$(shell nproc) OPENBLAS_NUM_THREADS=1 ADVLAB_CACHE=$(ADVLAB_CACHE) GOMLX_BACKEND=$(or $(BENCH_BACKEND),go)
 
 .PHONY: bench
-bench: build onnx ## time DCGAN-28/64 and the VAE next to PyTorch (steps/s, images/s, % of matmul peak) into build/bench.json
+bench: build onnx pjrt-optional ## time DCGAN-28/64 and the VAE next to PyTorch (steps/s, images/s, % of matmul peak) into build/bench.json
 	@scripts/bench/deps.sh
 	@mkdir -p $(BUILD)
 	@if [ "$(BENCH_QUICK)" != 1 ]; then $(MAKE) kernelspec-test; fi

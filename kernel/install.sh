@@ -13,7 +13,8 @@
 #   kernel/install.sh warm         builds the repository and the GoMLX packages notebooks import, so
 #                                  the first notebook cell is quick
 #   kernel/install.sh onnx         ONNX Runtime's shared library from npm onnxruntime-node
-#   kernel/install.sh pjrt         a PJRT plugin for XLA through go-xla's installer (needs its hosts)
+#   kernel/install.sh pjrt [--optional]
+#                                  the XLA CPU PJRT plugin from a pinned, hash-checked PyPI wheel
 #
 # Every step checks first and does nothing when its result is already there. Run as root (CI) or as
 # a user with sudo for the Debian packages. Paths come from the environment: GOBIN (default
@@ -286,42 +287,120 @@ onnx_threads_layer() {
 	log "ONNX Runtime thread-count layer built: $out"
 }
 
+# The XLA CPU PJRT plugin, from a pinned PyPI wheel (a wheel is a zip; the plugin is the .so inside).
+# Chosen among the three wheels PyPI carries (docs/performance.md, "XLA on the CPU"): all load in
+# go-xla v0.4.5 and pass the parity tests; this one is the XLA of jaxlib 0.11.2 (PJRT API 0.115),
+# the generation of the CUDA plugin go-xla runs on GPUs.
+PJRT_CPU_PACKAGE=lammps-jax-pjrt-cpu
+PJRT_CPU_VERSION=0.11.2
+PJRT_CPU_WHEEL=lammps_jax_pjrt_cpu-0.11.2-py3-none-manylinux_2_27_x86_64.whl
+PJRT_CPU_WHEEL_SHA256=1319390d948b39f69f7dade496b7c385149d9ca6097a6b62114da113216d9ad1
+PJRT_CPU_MEMBER=lammps_jax_pjrt_cpu/pjrt_c_api_cpu_plugin.so
+PJRT_CPU_SO_SHA256=ad1309ac822b1b24d51b7f9947c7c9fa9ef5d67f390584cbc3d1fa2428fed9c2
+
+# step_pjrt [--optional] installs the plugin as $ADVLAB_CACHE/pjrt/pjrt_c_api_cpu_plugin.so, where
+# lib/backend finds it, with pip's own download (no install: the system's Python packages are not
+# touched). The wheel is kept in $ADVLAB_CACHE/pjrt/wheels and checked against the hash above; the
+# .so is written beside its final name and renamed only once its own hash is right, so a killed
+# install leaves no half plugin. With --optional (make test, make lab) an unreachable package index
+# is not an error: it says so once and the pure-Go backend serves. The outcome is recorded in
+# build/pjrt.status ("installed", or "unreachable: why"), which the XLA test run reads.
 step_pjrt() {
-	# go-xla's installer (pinned at the go-xla version go.mod uses) downloads the PJRT plugin for
-	# this machine's hardware (CPU; CUDA where an NVIDIA GPU is present) into ~/.local/lib/go-xla,
-	# where lib/backend finds it. It needs the plugins' release hosts (GitHub, PyPI) to answer.
-	local scratch version
-	version="$(cd "$REPO_ROOT" && go list -m -f '{{.Version}}' github.com/gomlx/go-xla)"
-	scratch="$(mktemp -d)"
-	(
-		cd "$scratch"
-		export GOFLAGS=-mod=mod GOEXPERIMENT= GOWORK=off
-		go mod init advlab.local/pjrt >/dev/null 2>&1
-		cat >main.go <<'GO'
-package main
-
-import (
-	"fmt"
-	"os"
-
-	"github.com/gomlx/go-xla/installer"
-)
-
-func main() {
-	if err := installer.AutoInstall("", true, installer.Normal); err != nil {
-		fmt.Fprintf(os.Stderr, "PJRT plugin installation failed: %v\n", err)
-		os.Exit(1)
-	}
+	local optional=0
+	[ "${1:-}" = --optional ] && optional=1
+	local cache="${ADVLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/advlab}"
+	local dest="$cache/pjrt" so="$cache/pjrt/pjrt_c_api_cpu_plugin.so" status="$REPO_ROOT/build/pjrt.status"
+	mkdir -p "$REPO_ROOT/build" "$dest/wheels"
+	if [ "$(uname -s)/$(uname -m)" != Linux/x86_64 ]; then
+		log "XLA CPU plugin: the pinned wheel is for Linux x86-64, not $(uname -s)/$(uname -m); the pure-Go backend serves"
+		echo "unreachable: no wheel for $(uname -s)/$(uname -m)" >"$status"
+		[ $optional = 1 ] && return 0
+		exit 1
+	fi
+	# Stale pieces of an install that was killed.
+	find "$dest" -maxdepth 2 -name '.tmp-*' -mmin +10 -exec rm -rf {} + 2>/dev/null || true
+	if [ -f "$so" ] && [ -f "$dest/VERSION" ] && [ "$(cat "$dest/VERSION")" = "$PJRT_CPU_PACKAGE==$PJRT_CPU_VERSION $PJRT_CPU_SO_SHA256" ]; then
+		if [ "$(stat -c %s "$so")" = "$(cat "$dest/SIZE" 2>/dev/null)" ]; then
+			log "XLA CPU plugin ($PJRT_CPU_PACKAGE $PJRT_CPU_VERSION) already in $dest"
+			echo installed >"$status"
+			return 0
+		fi
+		log "XLA CPU plugin in $dest has the wrong size (damaged?); installing it again"
+	fi
+	local wheel="$dest/wheels/$PJRT_CPU_WHEEL"
+	# An optional try that found the index closed is not repeated for an hour (make stays quick).
+	if [ $optional = 1 ] && [ ! -f "$wheel" ] && grep -q '^unreachable:' "$status" 2>/dev/null &&
+		[ -z "$(find "$status" -mmin +60 2>/dev/null)" ]; then
+		log "XLA CPU plugin not installed ($(sed 's/^unreachable: //' "$status"), tried less than an hour ago); the pure-Go backend serves"
+		return 0
+	fi
+	if [ ! -f "$wheel" ] || [ "$(sha256sum "$wheel" | cut -d' ' -f1)" != "$PJRT_CPU_WHEEL_SHA256" ]; then
+		rm -f "$wheel"
+		local python=""
+		for candidate in python3 /usr/bin/python3; do
+			if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -m pip --version >/dev/null 2>&1; then
+				python="$candidate"
+				break
+			fi
+		done
+		if [ -z "$python" ]; then
+			apt_install python3-pip
+			python=/usr/bin/python3
+		fi
+		local tmp="$dest/wheels/.tmp-$$"
+		mkdir -p "$tmp"
+		log "pip download $PJRT_CPU_PACKAGE==$PJRT_CPU_VERSION (the XLA CPU plugin, about 63 MB)"
+		if ! timeout 600 "$python" -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+			--retries 1 --timeout 20 -d "$tmp" "$PJRT_CPU_PACKAGE==$PJRT_CPU_VERSION" >"$tmp.log" 2>&1; then
+			local why
+			why="$(grep -m1 '^ERROR' "$tmp.log" || tail -n 1 "$tmp.log")"
+			rm -rf "$tmp" "$tmp.log"
+			echo "unreachable: pip download $PJRT_CPU_PACKAGE==$PJRT_CPU_VERSION failed: $why" >"$status"
+			if [ $optional = 1 ]; then
+				log "XLA CPU plugin not installed (the package index did not answer: $why); the pure-Go backend serves"
+				return 0
+			fi
+			die "pip download $PJRT_CPU_PACKAGE==$PJRT_CPU_VERSION failed: $why"
+		fi
+		rm -f "$tmp.log"
+		[ -f "$tmp/$PJRT_CPU_WHEEL" ] || { rm -rf "$tmp"; die "pip download gave $(ls "$tmp"), not $PJRT_CPU_WHEEL"; }
+		local got
+		got="$(sha256sum "$tmp/$PJRT_CPU_WHEEL" | cut -d' ' -f1)"
+		if [ "$got" != "$PJRT_CPU_WHEEL_SHA256" ]; then
+			rm -rf "$tmp"
+			echo "failed: wrong wheel hash" >"$status"
+			die "$PJRT_CPU_WHEEL has sha256 $got, but kernel/install.sh pins $PJRT_CPU_WHEEL_SHA256: the download is damaged or not the pinned release; nothing was installed (run make pjrt again; if it persists, the index serves another file)"
+		fi
+		mv -f "$tmp/$PJRT_CPU_WHEEL" "$wheel"
+		rm -rf "$tmp"
+	fi
+	local part="$dest/.tmp-$$-pjrt_c_api_cpu_plugin.so"
+	if ! python3 -c 'import shutil, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[2]) as src, open(sys.argv[3], "wb") as dst:
+    shutil.copyfileobj(src, dst, 1 << 20)' "$wheel" "$PJRT_CPU_MEMBER" "$part" 2>"$part.log"; then
+		local why
+		why="$(tail -n 1 "$part.log")"
+		rm -f "$part" "$part.log" "$wheel"
+		echo "failed: damaged wheel" >"$status"
+		die "$wheel: cannot extract $PJRT_CPU_MEMBER ($why); the wheel was removed, run make pjrt again"
+	fi
+	rm -f "$part.log"
+	local so_sha
+	so_sha="$(sha256sum "$part" | cut -d' ' -f1)"
+	if [ "$so_sha" != "$PJRT_CPU_SO_SHA256" ]; then
+		rm -f "$part"
+		echo "failed: wrong plugin hash" >"$status"
+		die "$PJRT_CPU_MEMBER from $wheel has sha256 $so_sha, want $PJRT_CPU_SO_SHA256; nothing was installed"
+	fi
+	chmod 0755 "$part"
+	mv -f "$part" "$so"
+	stat -c %s "$so" >"$dest/SIZE"
+	printf '%s\n' "$PJRT_CPU_PACKAGE==$PJRT_CPU_VERSION $PJRT_CPU_SO_SHA256" >"$dest/VERSION"
+	echo installed >"$status"
+	log "XLA CPU plugin ($PJRT_CPU_PACKAGE $PJRT_CPU_VERSION) installed as $so (lib/backend chooses it; GOMLX_BACKEND=go forces the pure-Go backend)"
 }
-GO
-		go get "github.com/gomlx/go-xla@$version" >/dev/null 2>&1
-		go mod tidy >/dev/null 2>&1
-		go run .
-	) || { rm -rf "$scratch"; die "PJRT plugin not installed (see README: Backends)"; }
-	rm -rf "$scratch"
-}
 
-[ $# -gt 0 ] || { sed -n '2,22p' "$0"; exit 2; }
+[ $# -gt 0 ] || { sed -n '2,23p' "$0"; exit 2; }
 step="$1"
 shift
 case "$step" in

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/advlab/advlab/internal/testenv"
+
 	"github.com/advlab/advlab/lib/active"
 	"github.com/advlab/advlab/lib/data"
 )
@@ -42,7 +44,7 @@ func TestRunExperimentChecksAndRuns(t *testing.T) {
 		t.Errorf("an unknown strategy: error %v, want one naming it", err)
 	}
 	if _, err := data.LoadWith("mnist", data.Train, data.FetchOptions{Offline: true}); err != nil {
-		t.Skipf("MNIST is not in the data cache: %v", err)
+		testenv.Missing(t, "MNIST is not in the data cache (run `advlab data fetch mnist`): %v", err)
 	}
 	e := active.Experiment{Strategies: []string{"random"}, Dataset: "mnist", Classes: []int{5, 7}, Out: t.TempDir()}
 	e.Smoke()

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/advlab/advlab/internal/testenv"
+
 	"github.com/advlab/advlab/lib/backend"
 	"github.com/advlab/advlab/lib/data"
 )
@@ -40,7 +42,7 @@ func mnist57(t *testing.T) *Task {
 		mnistTask, mnistErr = NewTask(train, test, []int{5, 7})
 	})
 	if mnistErr != nil {
-		t.Skipf("MNIST is not in the data cache: %v", mnistErr)
+		testenv.Missing(t, "MNIST is not in the data cache (run `advlab data fetch mnist`): %v", mnistErr)
 	}
 	return mnistTask
 }

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/advlab/advlab/internal/testenv"
+
 	"github.com/advlab/advlab/lib/backend"
 	"github.com/advlab/advlab/lib/metrics"
 )
@@ -95,7 +97,7 @@ func TestOracleLabelsSynthetic(t *testing.T) {
 	task := smallTask(mnist57(t), 200, 10)
 	eval, err := metrics.LoadEvaluator("mnist")
 	if err != nil {
-		t.Skipf("no MNIST evaluator: %v", err)
+		testenv.Missing(t, "no MNIST evaluator: %v", err)
 	}
 	oracle := NewOracle(task.Train, eval, task.Classes)
 	pool := NewPool(task.Train)

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/advlab/advlab/internal/testenv"
+
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/advlab/advlab/lib/backend"
@@ -22,7 +24,7 @@ func endToEnd(t *testing.T, minAccuracy float64, learner func() Learner, strateg
 	task := smokeTask(t)
 	eval, err := metrics.LoadEvaluator("mnist")
 	if err != nil {
-		t.Skipf("no MNIST evaluator: %v", err)
+		testenv.Missing(t, "no MNIST evaluator: %v", err)
 	}
 	cfg := Config{Task: task.String(), Learner: learner().Name(), Initial: 20, Budget: 10, Rounds: 2, Repeats: 1, Seed: 5}
 	for _, s := range strategies {
@@ -355,7 +357,7 @@ func TestMinConfidenceDiscardsUnsureAnswers(t *testing.T) {
 	task := smokeTask(t)
 	eval, err := metrics.LoadEvaluator("mnist")
 	if err != nil {
-		t.Skipf("no MNIST evaluator: %v", err)
+		testenv.Missing(t, "no MNIST evaluator: %v", err)
 	}
 	cfg := Config{Task: task.String(), Learner: "svm", Strategies: []string{"copy-and-noise"}, Initial: 20, Budget: 10,
 		Rounds: 2, Repeats: 1, Seed: 5, MinConfidence: 0.9}

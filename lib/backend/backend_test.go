@@ -4,8 +4,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/advlab/advlab/internal/testenv"
 
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
@@ -14,13 +17,12 @@ import (
 func TestFromEnvGoAddsUnlimitedParallelism(t *testing.T) {
 	isolateONNX(t, t.TempDir())
 	for config, want := range map[string]string{
-		"go":                         "go:parallelism=-1",
-		"go:ops_sequential":          "go:parallelism=-1,ops_sequential",
-		"go:parallelism=0":           "go:parallelism=0",
-		"xla:cuda":                   "xla:cuda",
-		"onnx":                       "onnx:cpu",
-		"ONNXRUNTIME:cuda":           "onnx:cuda",
-		"xla:/opt/pjrt/cuda_plug.so": "xla:/opt/pjrt/cuda_plug.so",
+		"go":                "go:parallelism=-1",
+		"go:ops_sequential": "go:parallelism=-1,ops_sequential",
+		"go:parallelism=0":  "go:parallelism=0",
+		"xla:cuda":          "xla:cuda",
+		"onnx":              "onnx:cpu",
+		"ONNXRUNTIME:cuda":  "onnx:cuda",
 	} {
 		choice, err := fromEnv(config)
 		if err != nil {
@@ -155,7 +157,7 @@ func TestONNXThreadsLayerRuns(t *testing.T) {
 		return
 	}
 	if _, err := os.Stat(filepath.Join(ONNXRuntimeDir(), ORTThreadsLibrary)); err != nil {
-		t.Skipf("ONNX Runtime and advlab's thread-count layer are not installed (run `make onnx`): %v", err)
+		testenv.Missing(t, "ONNX Runtime and advlab's thread-count layer are not installed (run `make onnx`): %v", err)
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestONNXThreadsLayerRuns$", "-test.v")
 	cmd.Env = append(os.Environ(), "ADVLAB_TEST_ONNX_CHILD=1", "ADVLAB_ORT_VERBOSE=1", EnvVar+"=onnx:cpu,threads=3",
@@ -193,4 +195,137 @@ func onnxChild(t *testing.T) {
 		t.Errorf("%s is not loaded after running a graph on %s", ORTThreadsLibrary, choice)
 	}
 	t.Logf("ran on %s", choice)
+}
+
+// TestCheckPluginRefusesDamagedFiles: a file that is not a loadable plugin is refused before it is
+// opened (dlopen of a truncated library kills the process with SIGBUS), with a message that names
+// the file and says what is wrong with it.
+func TestCheckPluginRefusesDamagedFiles(t *testing.T) {
+	dir := t.TempDir()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, content []byte) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, content, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	cases := map[string]struct {
+		path string
+		want string
+	}{
+		"missing":     {filepath.Join(dir, "pjrt_c_api_cpu_plugin.so"), "cannot be read"},
+		"directory":   {dir, "is a directory"},
+		"text":        {write("text.so", []byte("not a library\n")), "not a shared library"},
+		"empty":       {write("empty.so", nil), "not a shared library"},
+		"truncated":   {write("half.so", whole[:len(whole)/2]), "damaged"},
+		"no PJRT API": {write("other.so", whole), "exports no GetPjrtApi"},
+	}
+	for name, c := range cases {
+		err := CheckPlugin(c.path)
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), c.path) {
+			t.Errorf("%s: CheckPlugin(%s) = %v, want an error naming the file and saying %q", name, c.path, err, c.want)
+		}
+	}
+}
+
+// TestXLAConfigErrors: GOMLX_BACKEND values naming XLA that cannot work are refused up front, each
+// saying what was wrong and what is expected; none falls back, since the user asked for XLA.
+func TestXLAConfigErrors(t *testing.T) {
+	t.Setenv("ADVLAB_CACHE", t.TempDir())
+	t.Setenv("PJRT_PLUGIN_LIBRARY_PATH", t.TempDir())
+	dir := t.TempDir()
+	for config, want := range map[string]string{
+		"xla:cpu":                      "`make pjrt`",
+		"xla":                          "no XLA CPU plugin is installed",
+		"xla:cpu,devices=0":            "devices=\"0\"",
+		"xla:cpu,devices=two":          "an integer from 1 to 1024",
+		"xla:cuda,devices=2":           "is for XLA's CPU plugin",
+		"xla:/nonexistent/cpu_pjrt.so": "/nonexistent/cpu_pjrt.so, which cannot be read",
+		"xla:" + dir:                   "a directory",
+	} {
+		t.Setenv(EnvVar, config)
+		_, err := Choose()
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s=%s: error %v, want one saying %q", EnvVar, config, err, want)
+		}
+	}
+}
+
+// TestDamagedInstalledPluginIsNotUsed: a plugin in PJRTDir whose size differs from the one `make
+// pjrt` recorded is passed over by the default choice (which says why) and refused when asked for.
+func TestDamagedInstalledPluginIsNotUsed(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv("ADVLAB_CACHE", cache)
+	t.Setenv("PJRT_PLUGIN_LIBRARY_PATH", t.TempDir())
+	if err := os.MkdirAll(PJRTDir(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	plugin := filepath.Join(PJRTDir(), CPUPluginFile)
+	if err := os.WriteFile(plugin, []byte("\x7fELF half a plugin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(PJRTDir(), "SIZE"), []byte("201600336\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(EnvVar, "")
+	choice, err := Choose()
+	if err != nil || choice.Name != "go" || !strings.Contains(choice.Reason, "damaged") || !strings.Contains(choice.Reason, plugin) {
+		t.Errorf("default choice with a damaged plugin: %+v, %v; want the pure-Go backend and a reason naming the damaged file", choice, err)
+	}
+	t.Setenv(EnvVar, "xla:cpu")
+	if _, err := Choose(); err == nil || !strings.Contains(err.Error(), "damaged") {
+		t.Errorf("xla:cpu with a damaged plugin: %v, want an error saying it is damaged", err)
+	}
+}
+
+// TestInstalledXLACPUPluginRunsAGraph: with the plugin `make pjrt` installs, the default choice is
+// XLA on the CPU, it runs a graph, and devices=N gives N host devices.
+func TestInstalledXLACPUPluginRunsAGraph(t *testing.T) {
+	path, found, note := installedCPUPlugin()
+	if !found {
+		testenv.MissingPlugin(t, "the XLA CPU plugin is not installed at %s (run `make pjrt`) %s", path, note)
+	}
+	t.Setenv(EnvVar, "")
+	choice, err := Choose()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if choice.Name != "xla" || !strings.Contains(choice.Config, path) || choice.Explicit {
+		if _, _, cuda := findCUDAPlugin(); !cuda {
+			t.Fatalf("default choice with %s installed: %+v, want XLA on that plugin", path, choice)
+		}
+	}
+	for _, devices := range []int{0, 2} {
+		config := "xla:cpu"
+		if devices > 0 {
+			config += ",devices=" + strconv.Itoa(devices)
+		}
+		t.Setenv(EnvVar, config)
+		choice, err := Choose()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := createChoice(choice)
+		if err != nil {
+			t.Fatalf("%s: %v", config, err)
+		}
+		if devices > 0 && b.NumDevices() != devices {
+			t.Errorf("%s: %d devices, want %d", config, b.NumDevices(), devices)
+		}
+		out := graph.MustExecOnce(b, func(x *graph.Node) *graph.Node {
+			return graph.ReduceAllSum(graph.Mul(x, x))
+		}, []float32{1, 2, 3})
+		if got := out.Value().(float32); got != 14 {
+			t.Errorf("%s: sum of squares = %v, want 14", config, got)
+		}
+		t.Logf("%s: %s, %d device(s)", config, b.Description(), b.NumDevices())
+	}
 }

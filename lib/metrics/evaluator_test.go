@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/advlab/advlab/internal/testenv"
+
 	"github.com/advlab/advlab/lib/backend"
 	"github.com/advlab/advlab/lib/data"
 )
@@ -163,7 +165,7 @@ func TestClassifyAndFeaturesBatching(t *testing.T) {
 func committedOrSkip(t *testing.T, dataset string) *Evaluator {
 	t.Helper()
 	if _, found := CommittedWeights[dataset]; !found {
-		t.Skipf("no committed evaluator weights for %q (train them with `advlab train evaluator -dataset %s`)", dataset, dataset)
+		testenv.Missing(t, "no committed evaluator weights for %q (train them with `advlab train evaluator -dataset %s`)", dataset, dataset)
 	}
 	eval, err := LoadEvaluator(dataset)
 	if err != nil {
@@ -200,7 +202,7 @@ func TestCommittedEvaluators(t *testing.T) {
 	}
 	test := cachedMNISTTest(t)
 	if test == nil {
-		t.Skip("skipping the accuracy check on real digits: MNIST is not in the data cache (run `advlab data fetch mnist`)")
+		testenv.Missing(t, "skipping the accuracy check on real digits: MNIST is not in the data cache (run `advlab data fetch mnist`)")
 	}
 	accuracy, err := eval.Accuracy(firstN(test, 500))
 	if err != nil {
@@ -218,7 +220,7 @@ func TestFIDReferencesOnMNIST(t *testing.T) {
 	eval := committedOrSkip(t, "mnist")
 	test := cachedMNISTTest(t)
 	if test == nil {
-		t.Skip("skipping the FID reference check: MNIST is not in the data cache (run `advlab data fetch mnist`)")
+		testenv.Missing(t, "skipping the FID reference check: MNIST is not in the data cache (run `advlab data fetch mnist`)")
 	}
 	const n = 1000
 	pixels := test.Float32(data.RangeMinusOneOne)

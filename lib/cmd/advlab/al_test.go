@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/advlab/advlab/internal/testenv"
+
 	"github.com/advlab/advlab/lib/active"
 	"github.com/advlab/advlab/lib/data"
 )
@@ -71,7 +73,7 @@ func TestALFlagDefaults(t *testing.T) {
 // changes nothing.
 func TestALSmoke(t *testing.T) {
 	if _, err := data.LoadWith("mnist", data.Train, data.FetchOptions{Offline: true}); err != nil {
-		t.Skipf("MNIST is not in the data cache: %v", err)
+		testenv.Missing(t, "MNIST is not in the data cache (run `advlab data fetch mnist`): %v", err)
 	}
 	out := filepath.Join(t.TempDir(), "al")
 	args := []string{"-strategy", "random,svm-active", "-smoke", "-out", out}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/advlab/advlab/internal/testenv"
+
 	"github.com/advlab/advlab/lib/data"
 	"github.com/advlab/advlab/lib/metrics"
 )
@@ -32,7 +34,7 @@ func TestTrainCommandErrors(t *testing.T) {
 // when MNIST is already in the data cache; tests never download.
 func TestTrainEvaluatorSmoke(t *testing.T) {
 	if _, err := data.LoadWith("mnist", data.Train, data.FetchOptions{Offline: true}); err != nil {
-		t.Skipf("MNIST is not in the data cache, skipping the training smoke run: %v", err)
+		testenv.Missing(t, "MNIST is not in the data cache, skipping the training smoke run: %v", err)
 	}
 	out := filepath.Join(t.TempDir(), "evaluator.ckpt")
 	if err := runTrain([]string{"evaluator", "-limit", "1024", "-epochs", "1", "-batch", "32", "-out", out}); err != nil {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/advlab/advlab/internal/testenv"
+
 	"github.com/advlab/advlab/lib/data"
 )
 
@@ -35,7 +37,7 @@ func TestTrainSSLFlagErrors(t *testing.T) {
 // 20 more steps.
 func TestTrainSSLSmoke(t *testing.T) {
 	if _, err := data.LoadWith("mnist", data.Train, data.FetchOptions{Offline: true}); err != nil {
-		t.Skipf("MNIST is not in the data cache, skipping the training smoke run: %v", err)
+		testenv.Missing(t, "MNIST is not in the data cache, skipping the training smoke run: %v", err)
 	}
 	read := func(dir string) sslMetrics {
 		t.Helper()
