@@ -45,6 +45,7 @@ as_root() {
 
 # apt_install installs the Debian packages of its arguments that are not installed yet. It runs
 # `apt-get update` first, once an hour at most (the stamp lives under the repository's build/).
+# Both wait up to 10 minutes for Debian's package lock when another apt runs, rather than fail.
 apt_install() {
 	local missing=() pkg
 	for pkg in "$@"; do
@@ -57,11 +58,11 @@ apt_install() {
 	local stamp="$REPO_ROOT/build/.apt-updated"
 	if [ ! -f "$stamp" ] || [ -n "$(find "$stamp" -mmin +60 2>/dev/null)" ]; then
 		log "apt-get update"
-		as_root apt-get update -qq
+		as_root apt-get -o DPkg::Lock::Timeout=600 update -qq
 		mkdir -p "$(dirname "$stamp")" && touch "$stamp"
 	fi
 	log "apt-get install ${missing[*]}"
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 gobin() {

@@ -22,5 +22,5 @@ if [ "$(id -u)" -ne 0 ]; then
 	sudo=sudo
 fi
 echo "bench: installing ${missing[*]} with apt-get"
-$sudo apt-get update -qq
-$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+$sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}"
