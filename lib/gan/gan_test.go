@@ -13,6 +13,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
+	"github.com/advlab/advlab/internal/testenv"
 	"github.com/advlab/advlab/lib/backend"
 	"github.com/advlab/advlab/lib/nn"
 )
@@ -99,16 +100,6 @@ func TestGeneratorLearnsTheDataMean(t *testing.T) {
 }
 
 // variables returns every variable's values, by path.
-func variables(store *model.Store) map[string][]float32 {
-	out := map[string][]float32{}
-	for v := range store.IterVariables() {
-		if value, err := v.Value(); err == nil && value.Shape().DType.String() == "Float32" {
-			out[v.Path()] = tensors.MustCopyFlatData[float32](value)
-		}
-	}
-	return out
-}
-
 func TestResumeIsExact(t *testing.T) {
 	b := backend.MustNew()
 	cfg := tinyConfig()
@@ -134,7 +125,7 @@ func TestResumeIsExact(t *testing.T) {
 	if err := resumed.Train(context.Background(), TrainOptions{Steps: 6}); err != nil {
 		t.Fatal(err)
 	}
-	want, got := variables(straight.Store()), variables(resumed.Store())
+	want, got := testenv.Variables(straight.Store()), testenv.Variables(resumed.Store())
 	if len(want) == 0 || len(want) != len(got) {
 		t.Fatalf("%d variables straight, %d resumed", len(want), len(got))
 	}

@@ -10,8 +10,10 @@ import (
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/model"
 
+	"github.com/advlab/advlab/internal/testenv"
 	"github.com/advlab/advlab/lib/backend"
 	"github.com/advlab/advlab/lib/nn"
+	"github.com/advlab/advlab/lib/parallel"
 )
 
 // bnGenerator and bnDiscriminator are the tiny networks with a batch norm each: under data
@@ -36,7 +38,7 @@ func bnDiscriminator(scope *model.Scope, x *graph.Node) (*graph.Node, *graph.Nod
 // runs it; so is a device count the backend does not have.
 func TestDevicesNeedDistributedExecution(t *testing.T) {
 	b := backend.MustNew()
-	if _, err := newDataParallel(b, 1); err == nil {
+	if _, err := parallel.New(b, 1, "gan"); err == nil {
 		t.Skipf("backend %q runs distributed graphs: TestDataParallelStepEqualsOneDevice trains on it", b.Name())
 	}
 	cfg := tinyConfig()
@@ -63,7 +65,7 @@ func TestDevicesNeedDistributedExecution(t *testing.T) {
 // (scripts/bench/xla_cuda.sh runs it on CUDA).
 func TestDataParallelStepEqualsOneDevice(t *testing.T) {
 	b := backend.MustNew()
-	if _, err := newDataParallel(b, 1); err != nil {
+	if _, err := parallel.New(b, 1, "gan"); err != nil {
 		t.Skipf("no data-parallel training here: %v", err)
 	}
 	cfg := tinyConfig()
@@ -102,7 +104,7 @@ func TestDataParallelStepEqualsOneDevice(t *testing.T) {
 		}
 	}
 	plain, want := train(0, batches)
-	wantVars := variables(plain.Store())
+	wantVars := testenv.Variables(plain.Store())
 	for _, devices := range []int{1, 2, 4} {
 		if devices > b.NumDevices() {
 			t.Logf("backend %q has %d device(s): not trained over %d", b.Name(), b.NumDevices(), devices)
@@ -115,7 +117,7 @@ func TestDataParallelStepEqualsOneDevice(t *testing.T) {
 			near("D(x)", got[i].DReal, want[i].DReal)
 			near("D(G(z)) after", got[i].DFakeAfter, want[i].DFakeAfter)
 		}
-		gotVars := variables(parallel.Store())
+		gotVars := testenv.Variables(parallel.Store())
 		if len(gotVars) != len(wantVars) {
 			t.Fatalf("Devices = %d: %d variables, one device %d", devices, len(gotVars), len(wantVars))
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/advlab/advlab/lib/data"
 	"github.com/advlab/advlab/lib/nn"
+	"github.com/advlab/advlab/lib/parallel"
 	"github.com/advlab/advlab/lib/trainloop"
 )
 
@@ -70,8 +71,8 @@ type Trainer struct {
 	images  Images
 
 	fullStep, discStep, sample *model.Exec
-	sampleStep                 int           // the step count when the sample graph was created
-	parallel                   *dataParallel // the step graphs' devices (Config.Devices); nil: one device
+	sampleStep                 int                    // the step count when the sample graph was created
+	parallel                   *parallel.DataParallel // the step graphs' devices (Config.Devices); nil: one device
 
 	state    *trainloop.State[Config] // step count, batch order, z draws (state.RNG).
 	history  []StepMetrics
@@ -120,10 +121,11 @@ func New(backend compute.Backend, cfg Config, gen Generator, disc Discriminator,
 		return nil, err
 	}
 	if cfg.Devices > 0 {
-		if t.parallel, err = newDataParallel(backend, cfg.Devices); err != nil {
+		if t.parallel, err = parallel.New(backend, cfg.Devices, "gan"); err != nil {
 			return nil, err
 		}
-		t.fullStep, t.discStep = t.parallel.configure(t.fullStep), t.parallel.configure(t.discStep)
+		t.fullStep = t.parallel.Configure(t.fullStep, parallel.Batch, parallel.Batch) // real, z
+		t.discStep = t.parallel.Configure(t.discStep, parallel.Batch, parallel.Batch)
 	}
 	if err := t.newSampleExec(); err != nil {
 		return nil, err
@@ -319,7 +321,7 @@ func (t *Trainer) run(exec *model.Exec, real, z []float32) ([]float32, error) {
 	var outputs []*tensors.Tensor
 	var err error
 	if t.parallel != nil {
-		outputs, err = t.parallel.call(exec, realT, zT)
+		outputs, err = t.parallel.Call(exec, realT, zT)
 	} else {
 		outputs, err = exec.Call(realT, zT)
 	}

@@ -108,6 +108,12 @@ type Config struct {
 	AverageRate float64
 	// Seed makes the run deterministic on a given backend: initial weights, z draws, batch order.
 	Seed uint64
+	// Devices, when > 0, trains data-parallel on the backend's devices 0..Devices−1 (lib/parallel):
+	// each device takes BatchSize/Devices images of each of the step's batches and the variables are
+	// replicated; a step equals the one-device step up to summation order. It needs XLA (on one
+	// CPU: GOMLX_BACKEND=xla:cpu,devices=N); BatchSize must be a multiple of Devices. 0, the
+	// default, runs on one device without distribution. A checkpoint resumes with any Devices.
+	Devices int
 	// FixedNoise is the number of fixed latent vectors whose samples form the snapshot grid
 	// (default 100).
 	FixedNoise int
@@ -174,6 +180,11 @@ func (c Config) Validate() error {
 		return fmt.Errorf("ssl: AverageRate = %g, want < 1 (negative disables the average)", c.AverageRate)
 	case c.FixedNoise < 0:
 		return fmt.Errorf("ssl: FixedNoise = %d, want >= 0", c.FixedNoise)
+	case c.Devices < 0:
+		return fmt.Errorf("ssl: Devices = %d, want 0 (one device) or the number of devices to train on", c.Devices)
+	case c.Devices > 0 && c.BatchSize%c.Devices != 0:
+		return fmt.Errorf("ssl: BatchSize = %d does not split over Devices = %d, want a multiple of %d", c.BatchSize,
+			c.Devices, c.Devices)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
+	"github.com/advlab/advlab/internal/testenv"
 	"github.com/advlab/advlab/lib/backend"
 	"github.com/advlab/advlab/lib/nn"
 )
@@ -238,16 +239,6 @@ func TestSemiSupervisedStripes(t *testing.T) {
 	}
 }
 
-func variables(store *model.Store) map[string][]float32 {
-	out := map[string][]float32{}
-	for v := range store.IterVariables() {
-		if value, err := v.Value(); err == nil && value.Shape().DType.String() == "Float32" {
-			out[v.Path()] = tensors.MustCopyFlatData[float32](value)
-		}
-	}
-	return out
-}
-
 func TestResumeIsExact(t *testing.T) {
 	b := backend.MustNew()
 	cfg := tinyConfig()
@@ -275,7 +266,7 @@ func TestResumeIsExact(t *testing.T) {
 	if err := resumed.Train(context.Background(), TrainOptions{Steps: 4}); err != nil {
 		t.Fatal(err)
 	}
-	want, got := variables(straight.Store()), variables(resumed.Store())
+	want, got := testenv.Variables(straight.Store()), testenv.Variables(resumed.Store())
 	if len(want) == 0 || len(want) != len(got) {
 		t.Fatalf("%d variables straight, %d resumed", len(want), len(got))
 	}
@@ -333,7 +324,7 @@ func TestMovingAverage(t *testing.T) {
 		if _, err := tr.Step(); err != nil {
 			t.Fatal(err)
 		}
-		now := variables(tr.Store())
+		now := testenv.Variables(tr.Store())
 		for path, value := range now {
 			if !strings.HasPrefix(path, ClassifierScope+"/") || strings.Contains(path, "AdamOptimizer") ||
 				strings.Contains(path, "/optimizers/") {
@@ -359,7 +350,7 @@ func TestMovingAverage(t *testing.T) {
 		}
 	}
 	var averaged []string
-	for path := range variables(tr.Store()) {
+	for path := range testenv.Variables(tr.Store()) {
 		if strings.HasPrefix(path, AverageScope+"/") {
 			averaged = append(averaged, path)
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/gomlx/gomlx/support/exceptions"
 
 	"github.com/advlab/advlab/lib/nn"
+	"github.com/advlab/advlab/lib/parallel"
 	"github.com/advlab/advlab/lib/trainloop"
 )
 
@@ -83,6 +84,7 @@ type Trainer struct {
 	unlabelled Images // nil for the supervised baseline
 
 	trainStep, dataInit, evaluate, evaluateAverage, sample *model.Exec
+	parallel                                               *parallel.DataParallel // the train step's devices (Config.Devices); nil: one device
 
 	state       *trainloop.State[Config] // step count, batch order, z draws (state.RNG).
 	initialised bool                     // data-dependent initialisation done
@@ -146,10 +148,13 @@ func newTrainer(backend compute.Backend, cfg Config, classifier Classifier, gen 
 	// The batch order: every step takes a batch of x_unl, one of x_unl2 (the unlabelled set
 	// shuffled twice) and one of the labelled set, tiled to cover the epoch (the reference's
 	// construction); the baseline's epoch is one pass over the labelled set.
+	// Checkpoints hold the configuration without Devices: a run resumes on any number of devices.
+	identity := cfg
+	identity.Devices = 0
 	if unlabelled != nil {
-		t.state = trainloop.NewState("ssl", cfg, cfg.Seed, cfg.BatchSize, unlabelled.Len(), unlabelled.Len(), labelled.Len())
+		t.state = trainloop.NewState("ssl", identity, cfg.Seed, cfg.BatchSize, unlabelled.Len(), unlabelled.Len(), labelled.Len())
 	} else {
-		t.state = trainloop.NewState("ssl-supervised", cfg, cfg.Seed, cfg.BatchSize, labelled.Len())
+		t.state = trainloop.NewState("ssl-supervised", identity, cfg.Seed, cfg.BatchSize, labelled.Len())
 	}
 	b, size := cfg.BatchSize, h*w*c
 	t.xLab, t.yLab = make([]float32, b*size), make([]int32, b)
@@ -170,6 +175,17 @@ func newTrainer(backend compute.Backend, cfg Config, classifier Classifier, gen 
 	}
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Devices > 0 {
+		if t.parallel, err = parallel.New(backend, cfg.Devices, "ssl"); err != nil {
+			return nil, err
+		}
+		// Every input is a batch: x_lab, y_lab (and x_unl, x_unl2, z1, z2).
+		layout := []parallel.Input{parallel.Batch, parallel.Batch}
+		if gen != nil {
+			layout = append(layout, parallel.Batch, parallel.Batch, parallel.Batch, parallel.Batch)
+		}
+		t.trainStep = t.parallel.Configure(t.trainStep, layout...)
 	}
 	if t.dataInit, err = model.NewExec(backend, t.store, func(scope *model.Scope, x *Node) *Node {
 		g := x.Graph()
@@ -384,7 +400,7 @@ func (t *Trainer) Step() (StepMetrics, error) {
 	for i, idx := range batch {
 		t.yLab[i] = int32(t.labelled.Label(idx))
 	}
-	inputs := []any{tensors.FromFlatDataAndDimensions(t.xLab, b, h, w, c), tensors.FromFlatDataAndDimensions(t.yLab, b)}
+	inputs := []*tensors.Tensor{tensors.FromFlatDataAndDimensions(t.xLab, b, h, w, c), tensors.FromFlatDataAndDimensions(t.yLab, b)}
 	if t.gen != nil {
 		t.unlabelled.Gather(batches[0], t.xUnl)
 		t.unlabelled.Gather(batches[1], t.xUnl2)
@@ -395,7 +411,17 @@ func (t *Trainer) Step() (StepMetrics, error) {
 			tensors.FromFlatDataAndDimensions(t.z1, b, t.cfg.LatentDim),
 			tensors.FromFlatDataAndDimensions(t.z2, b, t.cfg.LatentDim))
 	}
-	outputs, err := t.trainStep.Call(inputs...)
+	var outputs []*tensors.Tensor
+	var err error
+	if t.parallel != nil {
+		outputs, err = t.parallel.Call(t.trainStep, inputs...)
+	} else {
+		args := make([]any, len(inputs))
+		for i, input := range inputs {
+			args[i] = input
+		}
+		outputs, err = t.trainStep.Call(args...)
+	}
 	if err != nil {
 		return StepMetrics{}, fmt.Errorf("ssl: step %d: %w", t.state.Step+1, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 	"github.com/gomlx/gomlx/support/exceptions"
 
+	"github.com/advlab/advlab/lib/parallel"
 	"github.com/advlab/advlab/lib/trainloop"
 )
 
@@ -80,6 +81,7 @@ type Trainer struct {
 	images  Images
 
 	trainStep, evaluate, importance, encode, decode *model.Exec
+	parallel                                        *parallel.DataParallel // the train step's devices (Config.Devices); nil: one device
 
 	state   *trainloop.State[Config] // step count, batch order, ε draws (state.RNG).
 	history []StepMetrics
@@ -106,7 +108,10 @@ func New(backend compute.Backend, cfg Config, encoder Encoder, decoder Decoder, 
 	}
 	t := &Trainer{cfg: cfg, backend: backend, store: model.NewStore(), encoder: encoder, decoder: decoder, images: images}
 	t.store.RootScope().SetParam(model.ParamInitialSeed, int64(cfg.Seed)+1) // 0 would mean "random".
-	t.state = trainloop.NewState("vae", cfg, cfg.Seed, cfg.BatchSize, images.Len())
+	// Checkpoints hold the configuration without Devices: a run resumes on any number of devices.
+	identity := cfg
+	identity.Devices = 0
+	t.state = trainloop.NewState("vae", identity, cfg.Seed, cfg.BatchSize, images.Len())
 	t.fixedNoise = make([]float32, cfg.Snapshot.Samples*cfg.LatentDim)
 	fillNormal(rand.New(rand.NewPCG(cfg.Seed, 0xf1ed)), t.fixedNoise)
 	t.batch = make([]float32, cfg.BatchSize*t.imageSize())
@@ -115,6 +120,13 @@ func New(backend compute.Backend, cfg Config, encoder Encoder, decoder Decoder, 
 	var err error
 	if t.trainStep, err = model.NewExec(backend, t.store, t.buildTrainStep); err != nil {
 		return nil, err
+	}
+	if cfg.Devices > 0 {
+		if t.parallel, err = parallel.New(backend, cfg.Devices, "vae"); err != nil {
+			return nil, err
+		}
+		// x and ε split over the devices; the capacity C (a scalar) given to all.
+		t.trainStep = t.parallel.Configure(t.trainStep, parallel.Batch, parallel.Batch, parallel.Replicated)
 	}
 	if t.evaluate, err = model.NewExec(backend, t.store, t.buildEvaluate); err != nil {
 		return nil, err
@@ -259,10 +271,16 @@ func (t *Trainer) Step() (StepMetrics, error) {
 	if t.cfg.Gamma > 0 {
 		capacity = Capacity(t.state.Step+1, t.cfg.CapacityMax, t.cfg.CapacitySteps)
 	}
-	outputs, err := t.trainStep.Call(
-		tensors.FromFlatDataAndDimensions(t.batch, t.cfg.BatchSize, h, w, c),
+	inputs := []*tensors.Tensor{tensors.FromFlatDataAndDimensions(t.batch, t.cfg.BatchSize, h, w, c),
 		tensors.FromFlatDataAndDimensions(t.eps, t.cfg.BatchSize, t.cfg.LatentDim),
-		tensors.FromScalar(float32(capacity)))
+		tensors.FromScalar(float32(capacity))}
+	var outputs []*tensors.Tensor
+	var err error
+	if t.parallel != nil {
+		outputs, err = t.parallel.Call(t.trainStep, inputs...)
+	} else {
+		outputs, err = t.trainStep.Call(inputs[0], inputs[1], inputs[2])
+	}
 	if err != nil {
 		return StepMetrics{}, fmt.Errorf("vae: step %d: %w", t.state.Step+1, err)
 	}

@@ -77,6 +77,12 @@ type Config struct {
 	CapacitySteps int
 	// Seed makes the run deterministic on a given backend: initial weights, ε draws, batch order.
 	Seed uint64
+	// Devices, when > 0, trains data-parallel on the backend's devices 0..Devices−1 (lib/parallel):
+	// each device takes BatchSize/Devices images of every batch and the variables are replicated;
+	// a step equals the one-device step up to summation order. It needs XLA (on one CPU:
+	// GOMLX_BACKEND=xla:cpu,devices=N); BatchSize must be a multiple of Devices. 0, the default,
+	// runs on one device without distribution. A checkpoint resumes with any Devices.
+	Devices int
 	// Snapshot is the number of test images shown with their reconstructions and the number of
 	// fixed latent vectors whose decodings form the sample grid: (default 8 and 64, pytorch/examples'
 	// reconstruction and sample images).
@@ -140,6 +146,11 @@ func (c Config) Validate() error {
 		return fmt.Errorf("vae: CapacitySteps = %d, want >= 0", c.CapacitySteps)
 	case c.Snapshot.Reconstructions < 0 || c.Snapshot.Samples < 0:
 		return fmt.Errorf("vae: Snapshot sizes %+v, want >= 0", c.Snapshot)
+	case c.Devices < 0:
+		return fmt.Errorf("vae: Devices = %d, want 0 (one device) or the number of devices to train on", c.Devices)
+	case c.Devices > 0 && c.BatchSize%c.Devices != 0:
+		return fmt.Errorf("vae: BatchSize = %d does not split over Devices = %d, want a multiple of %d", c.BatchSize,
+			c.Devices, c.Devices)
 	}
 	return nil
 }

@@ -72,7 +72,7 @@ func runTrainGAN(args []string) error {
 	evalEvery := fs.Int("eval-every", 0, "measure FID and class coverage every N steps during training (0: only at the end)")
 	evalSamples := fs.Int("eval-samples", 2000, "generated images per periodic evaluation")
 	fidTarget := fs.Float64("fid-target", 0, "with -eval-every: stop once FID <= this and all 10 classes are covered (0: never stop early)")
-	devices := fs.Int("devices", 0, "train data-parallel on this many devices of an XLA backend, -batch/N images each (0: one device; see docs/performance.md)")
+	devices := devicesFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -76,6 +76,7 @@ func runTrainSSL(args []string) error {
 	checkpointEvery := fs.Int("checkpoint-every", 1000, "write DIR/ssl.ckpt every N steps (and on Ctrl-C and at the end)")
 	out := fs.String("out", "", "output directory (required): ssl.ckpt, samples.png, test_error.svg, metrics.json")
 	resume := fs.Bool("resume", false, "continue from DIR/ssl.ckpt")
+	devices := devicesFlag(fs)
 	smoke := fs.Bool("smoke", false, "a seconds-long end-to-end run: 2,000 training and 500 test images, 20 steps")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -114,7 +115,8 @@ func runTrainSSL(args []string) error {
 		return err
 	}
 	testImages := ssl.All(test, imageRange)
-	cfg := ssl.Config{BatchSize: *batch, LearningRate: *lr, Seed: *seed, DataInit: dataInit, AverageRate: *averageRate}
+	cfg := ssl.Config{BatchSize: *batch, LearningRate: *lr, Seed: *seed, DataInit: dataInit, AverageRate: *averageRate,
+		Devices: *devices}
 	session, err := startTraining(*out, "ssl.ckpt")
 	if err != nil {
 		return err

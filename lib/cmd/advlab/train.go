@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -11,9 +12,10 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/gomlx/compute"
+
 	"github.com/advlab/advlab/lib/backend"
 	"github.com/advlab/advlab/lib/data"
-	"github.com/gomlx/compute"
 )
 
 // trainJobs maps the name of a training job (`advlab train NAME ...`) to its entry point, which
@@ -107,6 +109,12 @@ func (s *trainSession) writeMetrics(v any) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(s.out, "metrics.json"), append(encoded, '\n'), 0o644)
+}
+
+// devicesFlag defines -devices, the training engines' Config.Devices.
+func devicesFlag(fs *flag.FlagSet) *int {
+	return fs.Int("devices", 0, "train data-parallel on this many devices of an XLA backend, -batch/N images each "+
+		"(0: one device; on one CPU, GOMLX_BACKEND=xla:cpu,devices=N; see docs/performance.md)")
 }
 
 // loadSplits loads a dataset's training and test splits (fetching them into the cache the first

@@ -66,6 +66,7 @@ func runTrainVAE(args []string) error {
 	iwaeImages := fs.Int("iwae-images", 2000, "test images in the IWAE estimate (0: all)")
 	out := fs.String("out", "", "output directory (required): grids, losses.svg, vae.ckpt, metrics.json")
 	resume := fs.Bool("resume", false, "continue from DIR/vae.ckpt")
+	devices := devicesFlag(fs)
 	smoke := fs.Bool("smoke", false, "a seconds-long end-to-end run: 512 training and 256 test images, 1 epoch, a narrow conv net")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -96,7 +97,7 @@ func runTrainVAE(args []string) error {
 		return err
 	}
 	cfg := vae.Config{LatentDim: net.LatentDim, BatchSize: *batch, LearningRate: *lr, Likelihood: kind,
-		ObservationVariance: *variance, Beta: *beta, Gamma: *gamma, Seed: *seed}
+		ObservationVariance: *variance, Beta: *beta, Gamma: *gamma, Seed: *seed, Devices: *devices}
 	if *gamma > 0 {
 		cfg.CapacityMax, cfg.CapacitySteps = *cmax, *capacitySteps
 	}
