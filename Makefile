@@ -182,12 +182,14 @@ browser-check: deps-browser kernelspec-test $(BUILD)/notebooks/$(BROWSER_NOTEBOO
 	@JUPYTER_DATA_DIR=$(HARNESS_JUPYTER) kernel/harness/browser_check.sh \
 		$(BUILD)/notebooks/$(BROWSER_NOTEBOOK).ipynb $(BUILD)/screenshots/$(BROWSER_NOTEBOOK).png $(BROWSER_MIN_IMAGES) $(BROWSER_MIN_SVGS)
 
-fuzz: ## run each lib/data FuzzParse* target for FUZZTIME (default 30s)
-	@targets=$$($(GO) test -list '^FuzzParse' ./lib/data | grep '^FuzzParse' || true); \
-	[ -n "$$targets" ] || { echo "fuzz: no FuzzParse* targets in lib/data"; exit 1; }; \
-	for target in $$targets; do \
-		echo "fuzz: $$target for $(FUZZTIME)"; \
-		$(GO) test ./lib/data -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME); \
+fuzz: ## run each fuzz target (lib/data's parsers, lib/checkpoint's loader) for FUZZTIME (default 30s)
+	@for pkg in ./lib/data ./lib/checkpoint; do \
+		targets=$$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); \
+		[ -n "$$targets" ] || { echo "fuzz: no Fuzz* targets in $$pkg"; exit 1; }; \
+		for target in $$targets; do \
+			echo "fuzz: $$pkg $$target for $(FUZZTIME)"; \
+			$(GO) test $$pkg -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) || exit 1; \
+		done; \
 	done
 
 # ---- Later targets (bench, demo, docker) go below; add demo smoke runs to TEST_STEPS ------------

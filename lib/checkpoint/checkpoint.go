@@ -26,6 +26,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
@@ -154,34 +155,28 @@ func Load(path string, store *model.Store, meta any) error {
 	if err != nil {
 		return err
 	}
-	for _, entry := range hdr.Variables {
-		dtype, err := dtypes.DTypeString(entry.DType)
+	// Every entry is checked before the store is touched: a bad file changes nothing.
+	loaded := make([]shapes.Shape, len(hdr.Variables))
+	for i, entry := range hdr.Variables {
+		shape, err := entryShape(entry, int64(len(payload)))
 		if err != nil {
-			return fmt.Errorf("checkpoint %s: variable %s has unknown dtype %q", path, entry.Path, entry.DType)
+			return fmt.Errorf("checkpoint %s: variable %q: %w", path, entry.Path, err)
 		}
-		shape := shapes.Make(dtype, entry.Dimensions...)
-		if int64(shape.Memory()) != entry.Length || entry.Offset < 0 || entry.Offset+entry.Length > int64(len(payload)) {
-			return fmt.Errorf("checkpoint %s: variable %s: header says %d bytes at offset %d, shape %s needs %d and the data holds %d",
-				path, entry.Path, entry.Length, entry.Offset, shape, shape.Memory(), len(payload))
+		if !strings.HasPrefix(entry.Path, "/") {
+			return fmt.Errorf("checkpoint %s: variable path %q, want a scope path starting with \"/\"", path, entry.Path)
 		}
-		value := tensors.FromShape(shape)
+		if v := store.GetVariable(entry.Path); v != nil && v.HasValue() && !v.Shape().Equal(shape) {
+			return fmt.Errorf("checkpoint %s: variable %s has shape %s in the file but %s in the model: the checkpoint belongs to another configuration",
+				path, entry.Path, shape, v.Shape())
+		}
+		loaded[i] = shape
+	}
+	for i, entry := range hdr.Variables {
+		value := tensors.FromShape(loaded[i])
 		value.MutableBytes(func(data []byte) { copy(data, payload[entry.Offset:entry.Offset+entry.Length]) })
-		if v := store.GetVariable(entry.Path); v != nil {
-			if v.HasValue() && !v.Shape().Equal(shape) {
-				return fmt.Errorf("checkpoint %s: variable %s has shape %s in the file but %s in the model: the checkpoint belongs to another configuration",
-					path, entry.Path, shape, v.Shape())
-			}
-			if err := v.SetValue(value); err != nil {
-				return fmt.Errorf("checkpoint %s: restoring %s: %w", path, entry.Path, err)
-			}
-			v.SetTrainable(entry.Trainable)
-			continue
-		}
-		v, err := store.CreateVariable(entry.Path, value)
-		if err != nil {
+		if err := restore(store, entry, value); err != nil {
 			return fmt.Errorf("checkpoint %s: restoring %s: %w", path, entry.Path, err)
 		}
-		v.SetTrainable(entry.Trainable)
 	}
 	if meta != nil && len(hdr.Meta) > 0 {
 		if err := json.Unmarshal(hdr.Meta, meta); err != nil {
@@ -189,6 +184,64 @@ func Load(path string, store *model.Store, meta any) error {
 		}
 	}
 	return nil
+}
+
+// restore sets (or creates) the variable of entry to value; a panic of the store (a path it
+// refuses) becomes the error.
+func restore(store *model.Store, entry variableEntry, value *tensors.Tensor) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	v := store.GetVariable(entry.Path)
+	if v == nil {
+		if v, err = store.CreateVariable(entry.Path, value); err != nil {
+			return err
+		}
+	} else if err = v.SetValue(value); err != nil {
+		return err
+	}
+	v.SetTrainable(entry.Trainable)
+	return nil
+}
+
+// maxRank bounds the rank of a saved variable; advlab's largest is 4.
+const maxRank = 16
+
+// entryShape checks a header entry against the payload of payloadLen bytes, before anything is
+// allocated: a known dtype, at most maxRank dimensions, none negative, a byte length equal to what
+// the shape needs (computed without overflow) and a range [Offset, Offset+Length) inside the payload.
+// A file that passed its checksum can still have been written by another program: nothing in the
+// header is trusted.
+func entryShape(entry variableEntry, payloadLen int64) (shapes.Shape, error) {
+	dtype, err := dtypes.DTypeString(entry.DType)
+	if err != nil || dtype == dtypes.InvalidDType || dtype.Size() <= 0 {
+		return shapes.Shape{}, fmt.Errorf("unknown dtype %q", entry.DType)
+	}
+	if len(entry.Dimensions) > maxRank {
+		return shapes.Shape{}, fmt.Errorf("%d dimensions, want at most %d", len(entry.Dimensions), maxRank)
+	}
+	elements := int64(1)
+	for _, d := range entry.Dimensions {
+		if d < 0 {
+			return shapes.Shape{}, fmt.Errorf("dimensions %v: negative dimension %d", entry.Dimensions, d)
+		}
+		// Every element takes at least one byte, so a shape with more elements than the payload has
+		// bytes cannot be in the file; checking that at each factor keeps the product from overflowing.
+		if d > 0 && elements > payloadLen/int64(d) {
+			return shapes.Shape{}, fmt.Errorf("dimensions %v need more bytes than the file's %d bytes of data", entry.Dimensions, payloadLen)
+		}
+		elements *= int64(d)
+	}
+	need := elements * int64(dtype.Size())
+	if entry.Length != need {
+		return shapes.Shape{}, fmt.Errorf("header says %d bytes, a %s tensor of dimensions %v needs %d", entry.Length, dtype, entry.Dimensions, need)
+	}
+	if entry.Offset < 0 || entry.Offset > payloadLen-entry.Length {
+		return shapes.Shape{}, fmt.Errorf("%d bytes at offset %d lie outside the file's %d bytes of data", entry.Length, entry.Offset, payloadLen)
+	}
+	return shapes.Make(dtype, entry.Dimensions...), nil
 }
 
 // ReadMeta decodes only the metadata of a checkpoint (after verifying the whole file).

@@ -14,7 +14,10 @@
 //	a last snapshot at the end; a checkpoint on every exit
 package trainloop
 
-import "math/rand/v2"
+import (
+	"fmt"
+	"math/rand/v2"
+)
 
 // Order deals the batches of a training run, epoch after epoch, from one or more sets of examples
 // ("streams": e.g. the unlabelled images twice and the labelled ones). Epoch e draws, from one
@@ -83,10 +86,16 @@ func (o *Order) Next() [][]int {
 }
 
 // Restore moves the order to a position saved from Epoch and Offset. An offset at the end of an
-// epoch counts the epoch complete.
-func (o *Order) Restore(epoch, offset int) {
+// epoch counts the epoch complete. A position no run of this order can reach (negative, an offset
+// that is not a whole number of batches or lies past the epoch's end) is an error and changes nothing.
+func (o *Order) Restore(epoch, offset int) error {
+	if epoch < 0 || offset < 0 || offset%o.batchSize != 0 || offset/o.batchSize > o.perEpoch {
+		return fmt.Errorf("batch order position epoch %d, offset %d: want epoch >= 0 and an offset of 0 to %d in "+
+			"steps of the batch size %d", epoch, offset, o.perEpoch*o.batchSize, o.batchSize)
+	}
 	o.epoch, o.offset, o.perms = epoch, offset/o.batchSize, nil
 	if o.offset >= o.perEpoch {
 		o.epoch, o.offset = o.epoch+1, 0
 	}
+	return nil
 }

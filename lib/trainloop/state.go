@@ -91,13 +91,22 @@ func (s *State[C]) Load(path string, store *model.Store, meta Meta[C]) error {
 		return fmt.Errorf("%s: checkpoint %s was written with another configuration:\n  checkpoint: %+v\n  this run:   %+v",
 			s.Kind, path, common.Config, s.Config)
 	}
+	// The host state is checked before the store changes: a bad file loads nothing.
+	if common.Step < 0 {
+		return fmt.Errorf("%s: checkpoint %s: step %d, want >= 0", s.Kind, path, common.Step)
+	}
+	order := *s.Order
+	if err := order.Restore(common.Epoch, common.Offset); err != nil {
+		return fmt.Errorf("%s: checkpoint %s: %w", s.Kind, path, err)
+	}
+	source := *s.source
+	if err := source.UnmarshalBinary(common.RNG); err != nil {
+		return fmt.Errorf("%s: checkpoint %s: bad RNG state: %w", s.Kind, path, err)
+	}
 	if err := checkpoint.Load(path, store, nil); err != nil {
 		return err
 	}
-	if err := s.source.UnmarshalBinary(common.RNG); err != nil {
-		return fmt.Errorf("%s: checkpoint %s: bad RNG state: %w", s.Kind, path, err)
-	}
+	*s.source, *s.Order = source, order
 	s.Step = common.Step
-	s.Order.Restore(common.Epoch, common.Offset)
 	return nil
 }

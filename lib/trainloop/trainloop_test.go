@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+
+	"github.com/advlab/advlab/lib/checkpoint"
 )
 
 // deal returns the next n batches of o, each the concatenation of its streams' indices.
@@ -258,5 +262,52 @@ func TestInChunks(t *testing.T) {
 	}
 	if _, err := InChunks(make([]float32, 3), latent, nil); err == nil {
 		t.Error("3 values with latent size 2 accepted")
+	}
+}
+
+// TestLoadRefusesImpossiblePositions: a checkpoint with a valid checksum whose step or batch
+// position no run can reach (negative, an offset that is no whole batch or lies past the epoch) is
+// refused naming the file, and the state and store keep what they had.
+func TestLoadRefusesImpossiblePositions(t *testing.T) {
+	rng, err := rand.NewPCG(1, 2).MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for i, c := range []struct {
+		step, epoch, offset int
+		rng                 []byte
+		reason              string
+	}{
+		{-1, 0, 0, rng, "step -1"},
+		{3, -1, 0, rng, "epoch -1"},
+		{3, 0, -4, rng, "offset -4"},
+		{3, 0, 6, rng, "offset 6"},   // not a multiple of the batch of 4
+		{3, 0, 12, rng, "offset 12"}, // past the epoch of 2 batches (8 images)
+		{3, 0, 4, []byte("bad"), "RNG state"},
+	} {
+		path := filepath.Join(dir, fmt.Sprintf("bad%d.ckpt", i))
+		store := model.NewStore()
+		if _, err := store.CreateVariable("/w", tensors.FromValue([]float32{1, 2})); err != nil {
+			t.Fatal(err)
+		}
+		meta := &fakeMeta{Checkpoint: Checkpoint[int]{Kind: "fake", Config: 42, Step: c.step, Epoch: c.epoch, Offset: c.offset, RNG: c.rng}}
+		if err := checkpoint.Save(path, store, meta); err != nil {
+			t.Fatal(err)
+		}
+		s := NewState("fake", 42, 5, 4, 10)
+		s.Step = 7
+		before := s.RNG.Uint64()
+		s = NewState("fake", 42, 5, 4, 10)
+		s.Step = 7
+		target := model.NewStore()
+		err := s.Load(path, target, &fakeMeta{})
+		if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), c.reason) {
+			t.Errorf("step %d epoch %d offset %d: Load gave %v, want an error naming the file and %q", c.step, c.epoch,
+				c.offset, err, c.reason)
+		}
+		if s.Step != 7 || s.Order.Epoch() != 0 || s.Order.Offset() != 0 || s.RNG.Uint64() != before || target.GetVariable("/w") != nil {
+			t.Errorf("step %d epoch %d offset %d: a refused checkpoint changed the state or the store", c.step, c.epoch, c.offset)
+		}
 	}
 }
