@@ -49,11 +49,11 @@ func parseALFlags(args []string) (*active.Experiment, error) {
 	cnnSteps := fs.Int("cnn-steps", 300, "Adam steps of the cnn learner per round")
 	smoke := fs.Bool("smoke", false, "a run of about a minute: 1000 pool and 500 test images, 20 initial labels, 2 rounds of 10, 1 repeat, small networks")
 	out := fs.String("out", "", "output directory (required): results.json, results.csv, accuracy.svg, state.ckpt; rerunning with the same flags continues")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseOptions(fs, args, atLeast("initial", 1), atLeast("budget", 1), atLeast("rounds", 0), atLeast("repeats", 1),
+		atLeast("pool", 0), atLeast("test-size", 0), within("min-confidence", 0, 1, false, false), atLeast("candidates", 0),
+		atLeast("gan-steps", 1), atLeast("gaal-steps", 1), atLeast("algan-lambda", 0), atLeast("vaal-steps", 1),
+		above("vaal-width", 0), atLeast("aral-steps", 1), atLeast("cnn-steps", 1)); err != nil {
 		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, usageError("unexpected arguments %q; flags go before them, e.g. -strategy random,gaal", fs.Args())
 	}
 	if *out == "" {
 		return nil, usageError("-out DIR is required (results and the resumable state go there)")
@@ -84,20 +84,6 @@ func parseALFlags(args []string) (*active.Experiment, error) {
 			}
 			e.Classes = append(e.Classes, c)
 		}
-	}
-	for _, check := range []struct {
-		name  string
-		value int
-		min   int
-	}{{"-initial", *initial, 1}, {"-budget", *budget, 1}, {"-rounds", *rounds, 0}, {"-repeats", *repeats, 1},
-		{"-pool", *pool, 0}, {"-test-size", *testSize, 0}, {"-candidates", *candidates, 0}, {"-gan-steps", *ganSteps, 1},
-		{"-gaal-steps", *gaalSteps, 1}, {"-vaal-steps", *vaalSteps, 1}, {"-aral-steps", *aralSteps, 1}, {"-cnn-steps", *cnnSteps, 1}} {
-		if check.value < check.min {
-			return nil, usageError("%s %d: expected a number >= %d", check.name, check.value, check.min)
-		}
-	}
-	if *vaalWidth <= 0 {
-		return nil, usageError("-vaal-width %g: expected a positive channel multiplier", *vaalWidth)
 	}
 	if err := e.Check(); err != nil {
 		return nil, usageError("%v", err)

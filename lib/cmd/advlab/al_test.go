@@ -32,12 +32,12 @@ func TestALFlagErrors(t *testing.T) {
 		{[]string{"-strategy", "random", "-classes", "1,2,3", "-learner", "svm", "-out", out}, "learner svm is binary"},
 		{[]string{"-strategy", "random", "-learner", "forest", "-out", out}, `learner "forest": expected svm or cnn`},
 		{[]string{"-strategy", "gan-random", "-dataset", "cifar10", "-classes", "1,7", "-out", out}, "exists for mnist and fashion only"},
-		{[]string{"-strategy", "random", "-budget", "0", "-out", out}, "-budget 0: expected a number >= 1"},
-		{[]string{"-strategy", "random", "-repeats", "-1", "-out", out}, "-repeats -1: expected a number >= 1"},
+		{[]string{"-strategy", "random", "-budget", "0", "-out", out}, "-budget 0: want an integer >= 1"},
+		{[]string{"-strategy", "random", "-repeats", "-1", "-out", out}, "-repeats -1: want an integer >= 1"},
 		{[]string{"-strategy", "random", "-classes", "all", "-initial", "5", "-out", out}, "at least one image per class (10 classes)"},
 		{[]string{"-strategy", "random", "-test-dataset", "usps", "-dataset", "fashion", "-out", out}, `test dataset "usps"`},
 		{[]string{"-strategy", "random", "-gan", "stylegan", "-out", out}, `GAN "stylegan": expected mlp or dcgan28`},
-		{[]string{"-strategy", "random", "-out", out, "extra"}, "unexpected arguments"},
+		{[]string{"-strategy", "random", "-out", out, "extra"}, "unexpected argument \"extra\""},
 		{[]string{"-strategy", "random", "-bogus", "-out", out}, "flag provided but not defined"},
 	} {
 		err := runAL(tc.args)

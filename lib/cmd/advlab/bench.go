@@ -39,11 +39,9 @@ func runBench(args []string) error {
 	profileSteps := fs.Int("profile-steps", 1, "the number of steps -cpuprofile profiles")
 	table := fs.String("table", "", "print the table of a JSON report written earlier, and exit")
 	timeout := fs.Duration("timeout", 10*time.Minute, "the longest one worker request (a setup or a block of steps) may take")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseOptions(fs, args, atLeast("rounds", 0), atLeast("steps", 0), atLeast("matmul", 1).orZero("2048, or 512 with -quick"),
+		atLeast("profile-steps", 1), above("timeout", 0)); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError("unexpected arguments %q", fs.Args())
 	}
 	if *worker {
 		b, choice, err := backend.New()

@@ -22,17 +22,11 @@ func trainEvaluator(args []string) error {
 	seed := fs.Uint64("seed", 1, "seed of the initial weights and the batch order")
 	limit := fs.Int("limit", 0, "train on the first N training images only (0: all); a smoke size for CI")
 	out := fs.String("out", "", "where to write the weights (default: the advlab cache, where metrics.LoadEvaluator finds them)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseOptions(fs, args, atLeast("epochs", 1), atLeast("batch", 2), above("lr", 0), atLeast("limit", 0)); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError("unexpected arguments %q", fs.Args())
 	}
 	if *dataset != "mnist" && *dataset != "fashion" {
 		return usageError("-dataset %q: the evaluator trains on mnist or fashion", *dataset)
-	}
-	if *epochs < 1 || *batchSize < 2 || *limit < 0 {
-		return usageError("need -epochs >= 1, -batch >= 2 and -limit >= 0")
 	}
 	path := *out
 	if path == "" {

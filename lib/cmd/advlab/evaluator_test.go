@@ -20,8 +20,15 @@ func TestTrainCommandErrors(t *testing.T) {
 		{nil, "missing job"},
 		{[]string{"bogus"}, `unknown job "bogus"`},
 		{[]string{"evaluator", "-dataset", "cifar10"}, `-dataset "cifar10": the evaluator trains on mnist or fashion`},
-		{[]string{"evaluator", "-epochs", "0"}, "need -epochs >= 1"},
-		{[]string{"evaluator", "extra"}, "unexpected arguments"},
+		{[]string{"evaluator", "-epochs", "0"}, "-epochs 0: want an integer >= 1"},
+		{[]string{"evaluator", "extra"}, "unexpected argument \"extra\""},
+		{[]string{"gan", "foo", "-steps", "5", "-out", "x"}, `unexpected argument "foo"`},
+		{[]string{"gan", "-dataset", "usps", "-out", "x"}, `-dataset "usps": train gan takes mnist, fashion or cifar10`},
+		{[]string{"gan", "-fid-samples", "1", "-out", "x"}, "-fid-samples 1: want 0 (no evaluation) or an integer >= 2"},
+		{[]string{"gan", "-lr", "-1", "-out", "x"}, "-lr -1: want 0 (the architecture's default) or a finite number > 0"},
+		{[]string{"gan", "-beta1", "NaN", "-out", "x"}, "-beta1 NaN: want 0 (the architecture's default) or a finite number in (0, 1)"},
+		{[]string{"vae", "-width", "NaN", "-out", "x"}, "-width NaN: want a finite number > 0"},
+		{[]string{"vae", "-lr", "-1", "-out", "x"}, "-lr -1: want a finite number > 0"},
 	} {
 		err := runTrain(tc.args)
 		if err == nil || !errors.Is(err, errUsage) || !strings.Contains(err.Error(), tc.want) {

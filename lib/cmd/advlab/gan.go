@@ -73,17 +73,17 @@ func runTrainGAN(args []string) error {
 	evalSamples := fs.Int("eval-samples", 2000, "generated images per periodic evaluation")
 	fidTarget := fs.Float64("fid-target", 0, "with -eval-every: stop once FID <= this and all 10 classes are covered (0: never stop early)")
 	devices := devicesFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseOptions(fs, args, atLeast("steps", 0), atLeast("batch", 1), atLeast("snapshot-every", 0),
+		atLeast("checkpoint-every", 0), atLeast("fid-samples", 2).orZero("no evaluation"), above("lr", 0).orZero("the architecture's default"),
+		within("beta1", 0, 1, true, true).orZero("the architecture's default"), atLeast("eval-every", 0), atLeast("eval-samples", 2),
+		atLeast("fid-target", 0), atLeast("devices", 0)); err != nil {
 		return err
 	}
 	if *out == "" {
 		return usageError("-out DIR is required")
 	}
-	if *beta1 < 0 || *beta1 >= 1 {
-		return usageError("-beta1 %g: want 0 (default) or a value in (0, 1)", *beta1)
-	}
-	if *steps < 0 || *batch <= 0 || *snapshotEvery < 0 || *checkpointEvery < 0 || *fidSamples < 0 || *evalEvery < 0 || *evalSamples <= 0 || *fidTarget < 0 {
-		return usageError("-steps, -batch, -snapshot-every, -checkpoint-every, -fid-samples, -eval-every and -fid-target must not be negative (and -batch, -eval-samples > 0)")
+	if *dataset != "mnist" && *dataset != "fashion" && *dataset != "cifar10" {
+		return usageError("-dataset %q: train gan takes mnist, fashion or cifar10", *dataset)
 	}
 	if *evalEvery > 0 && *dataset != "mnist" && *dataset != "fashion" {
 		return usageError("-eval-every needs an evaluator: -dataset mnist or fashion")

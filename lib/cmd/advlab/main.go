@@ -101,6 +101,9 @@ func newFlags(name, synopsis string) *flag.FlagSet {
 
 // parseFlags parses args into fs, turning a bad flag into a usage error.
 func parseFlags(fs *flag.FlagSet, args []string) error {
+	if parseHook != nil {
+		parseHook(fs)
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err

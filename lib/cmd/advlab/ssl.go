@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -78,14 +79,13 @@ func runTrainSSL(args []string) error {
 	resume := fs.Bool("resume", false, "continue from DIR/ssl.ckpt")
 	devices := devicesFlag(fs)
 	smoke := fs.Bool("smoke", false, "a seconds-long end-to-end run: 2,000 training and 500 test images, 20 steps")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseOptions(fs, args, atLeast("labels", 10), atLeast("steps", 0), atLeast("batch", 2), above("lr", 0),
+		within("average-rate", math.Inf(-1), 1, false, true), atLeast("eval-every", 0), atLeast("checkpoint-every", 0),
+		atLeast("devices", 0)); err != nil {
 		return err
 	}
 	if *out == "" {
 		return usageError("-out DIR is required")
-	}
-	if *steps < 0 || *batch < 2 || *lr <= 0 || *evalEvery < 0 || *checkpointEvery < 0 {
-		return usageError("-steps, -eval-every and -checkpoint-every must not be negative, -batch must be >= 2 and -lr > 0")
 	}
 	if *averageRate == 0 || *averageRate >= 1 {
 		return usageError("-average-rate %g: want a rate in (0, 1), or a negative value for no average", *averageRate)

@@ -22,7 +22,7 @@ func TestTrainSSLFlagErrors(t *testing.T) {
 		{[]string{"ssl", "-out", "x", "-labels", "15"}, "-labels 15: want a positive multiple of the 10 classes"},
 		{[]string{"ssl", "-out", "x", "-dataset", "cifar10"}, `-dataset "cifar10": train ssl takes mnist or fashion`},
 		{[]string{"ssl", "-out", "x", "-arch", "resnet"}, `unknown -arch "resnet"; valid: mlp, conv`},
-		{[]string{"ssl", "-out", "x", "-batch", "1"}, "-batch must be >= 2"},
+		{[]string{"ssl", "-out", "x", "-batch", "1"}, "-batch 1: want an integer >= 2"},
 		{[]string{"ssl", "-out", "x", "-average-rate", "0"}, "-average-rate 0: want a rate in (0, 1)"},
 	} {
 		err := runTrain(tc.args)

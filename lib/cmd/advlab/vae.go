@@ -68,14 +68,13 @@ func runTrainVAE(args []string) error {
 	resume := fs.Bool("resume", false, "continue from DIR/vae.ckpt")
 	devices := devicesFlag(fs)
 	smoke := fs.Bool("smoke", false, "a seconds-long end-to-end run: 512 training and 256 test images, 1 epoch, a narrow conv net")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseOptions(fs, args, above("variance", 0), atLeast("beta", 0), atLeast("gamma", 0), atLeast("cmax", 0),
+		atLeast("capacity-steps", 0), atLeast("epochs", 0), atLeast("latent", 1).orZero("the architecture's"), above("width", 0),
+		atLeast("batch", 1), above("lr", 0), atLeast("iwae-k", 0), atLeast("iwae-images", 0), atLeast("devices", 0)); err != nil {
 		return err
 	}
 	if *out == "" {
 		return usageError("-out DIR is required")
-	}
-	if *epochs < 0 || *batch <= 0 || *latent < 0 || *iwaeK < 0 || *iwaeImages < 0 || *width <= 0 {
-		return usageError("-epochs, -latent, -iwae-k and -iwae-images must not be negative; -batch and -width must be positive")
 	}
 	kind, err := vae.ParseLikelihood(*likelihood)
 	if err != nil {

@@ -15,7 +15,7 @@ func init() {
 
 func runVersion(args []string) error {
 	fs := newFlags("version", "version")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseOptions(fs, args); err != nil {
 		return err
 	}
 	gomlx := "unknown"
@@ -33,7 +33,7 @@ func runVersion(args []string) error {
 func runBackend(args []string) error {
 	fs := newFlags("backend", "backend [-check]")
 	check := fs.Bool("check", true, "create the backend to prove it works (false: only report the choice)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseOptions(fs, args); err != nil {
 		return err
 	}
 	if !*check {
