@@ -21,8 +21,10 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -68,6 +70,12 @@ func Save(path string, store *model.Store, meta any) (err error) {
 		}
 	}
 	sort.Slice(vars, func(i, j int) bool { return vars[i].Path() < vars[j].Path() })
+	// A diverged model is not saved: the checkpoint on disk, the last finite state, stays.
+	for _, v := range vars {
+		if err := checkFinite(v); err != nil {
+			return fmt.Errorf("checkpoint %s not written: %w; the file on disk (if any) is unchanged", path, err)
+		}
+	}
 	hdr := header{Meta: metaJSON}
 	var offset int64
 	for _, v := range vars {
@@ -182,6 +190,45 @@ func Load(path string, store *model.Store, meta any) error {
 		if err := json.Unmarshal(hdr.Meta, meta); err != nil {
 			return fmt.Errorf("checkpoint %s: decoding metadata: %w", path, err)
 		}
+	}
+	return nil
+}
+
+// ErrNotFinite is wrapped by Save's error when a variable holds NaN or an infinity.
+var ErrNotFinite = errors.New("non-finite value")
+
+// checkFinite returns an ErrNotFinite error naming v when one of its float values is NaN or ±Inf.
+func checkFinite(v *model.Variable) error {
+	value, err := v.Value()
+	if err != nil {
+		return fmt.Errorf("reading variable %s: %w", v.Path(), err)
+	}
+	index, bad := -1, 0.0
+	switch value.DType() {
+	case dtypes.Float32:
+		err = tensors.ConstFlatData(value, func(flat []float32) {
+			for i, x := range flat {
+				if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+					index, bad = i, float64(x)
+					return
+				}
+			}
+		})
+	case dtypes.Float64:
+		err = tensors.ConstFlatData(value, func(flat []float64) {
+			for i, x := range flat {
+				if math.IsNaN(x) || math.IsInf(x, 0) {
+					index, bad = i, x
+					return
+				}
+			}
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("reading variable %s: %w", v.Path(), err)
+	}
+	if index >= 0 {
+		return fmt.Errorf("variable %s holds %v at index %d (training diverged): %w", v.Path(), bad, index, ErrNotFinite)
 	}
 	return nil
 }

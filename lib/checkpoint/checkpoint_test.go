@@ -1,6 +1,9 @@
 package checkpoint
 
 import (
+	"bytes"
+	"errors"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -138,5 +141,36 @@ func TestHelperWriter(t *testing.T) {
 		if err := Save(path, store, runMeta{Step: step, RNG: []byte(strconv.Itoa(step))}); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestSaveRefusesNonFiniteWeights: a store holding NaN or an infinity is not saved, the error says
+// which variable and where, and the checkpoint already on disk stays as it was.
+func TestSaveRefusesNonFiniteWeights(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "run.ckpt")
+	if err := Save(path, storeWith(t, 10, 1), runMeta{Step: 5}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(path)
+	for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+		store := storeWith(t, 10, 1)
+		w := store.GetVariable("/net/dense/weights")
+		values := tensors.MustCopyFlatData[float32](w.MustValue())
+		values[3] = bad
+		if err := w.SetValue(tensors.FromFlatDataAndDimensions(values, 10)); err != nil {
+			t.Fatal(err)
+		}
+		err := Save(path, store, runMeta{Step: 6})
+		if err == nil || !errors.Is(err, ErrNotFinite) || !strings.Contains(err.Error(), "/net/dense/weights") ||
+			!strings.Contains(err.Error(), "index 3") || !strings.Contains(err.Error(), "unchanged") {
+			t.Errorf("saving weights holding %v: %v, want an ErrNotFinite error naming the variable and index 3", bad, err)
+		}
+		if after, _ := os.ReadFile(path); !bytes.Equal(after, before) {
+			t.Errorf("a refused save of %v changed the checkpoint on disk", bad)
+		}
+	}
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".run.ckpt.tmp-*"))
+	if len(matches) != 0 {
+		t.Errorf("refused saves left %v", matches)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -93,6 +94,15 @@ func ensure(ds *dataset, opts FetchOptions, deep bool) (*source, error) {
 	for i := range ds.sources {
 		src := &ds.sources[i]
 		if !sourcePresent(dir, src) {
+			// An entry that exists but is no readable file (a directory, a looping link) is
+			// reported as what it is, not as missing.
+			for _, f := range src.files {
+				p := filepath.Join(dir, f.name)
+				if info, err := os.Stat(p); (err == nil && !info.Mode().IsRegular()) || (err != nil && !errors.Is(err, fs.ErrNotExist)) ||
+					isSymlink(p) && err != nil {
+					problems = append(problems, fmt.Errorf("cache entry %s is %s", p, cacheEntryProblem(p, info, err)))
+				}
+			}
 			continue
 		}
 		if err := verifySource(dir, src, deep); err != nil {
@@ -102,7 +112,7 @@ func ensure(ds *dataset, opts FetchOptions, deep bool) (*source, error) {
 		return src, nil
 	}
 	if opts.Offline {
-		problems = append(problems, fmt.Errorf("%s is not in the cache %s and downloads are off (offline); expected %s",
+		problems = append(problems, fmt.Errorf("%s has no complete, verified copy in the cache %s and downloads are off (offline); expected %s",
 			ds.name, dir, expectedFiles(ds)))
 		return nil, errors.Join(problems...)
 	}
@@ -140,6 +150,12 @@ func expectedFiles(ds *dataset) string {
 		alternatives = append(alternatives, strings.Join(names, ", "))
 	}
 	return strings.Join(alternatives, " or ")
+}
+
+// isSymlink reports whether path is a symbolic link (whatever it points to).
+func isSymlink(path string) bool {
+	info, err := os.Lstat(path)
+	return err == nil && info.Mode()&os.ModeSymlink != 0
 }
 
 // sourcePresent reports whether every file of src exists in dir.

@@ -328,3 +328,39 @@ func TestRealDatasetFromCache(t *testing.T) {
 		}
 	}
 }
+
+// TestOddCacheEntriesAreNamed: a cache entry that is a directory or a symbolic link that loops is
+// reported as what it is, by Load and by Info, not as a missing file.
+func TestOddCacheEntriesAreNamed(t *testing.T) {
+	files := newTinyFiles(t)
+	registerTiny(t, files)
+	server := serve(t, files, nil)
+	cache := t.TempDir()
+	if err := Fetch("tiny", FetchOptions{Dir: cache, Mirror: server.URL}); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(cache, "tiny")
+	asDir, asLoop := filepath.Join(dir, "train-images-idx3-ubyte.gz"), filepath.Join(dir, "t10k-labels-idx1-ubyte.gz")
+	if err := os.Remove(asDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(asDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(asLoop); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(asLoop, asLoop); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadWith("tiny", Train, FetchOptions{Dir: cache, Offline: true})
+	if err == nil || !strings.Contains(err.Error(), asDir+" is a directory, not a file") ||
+		!strings.Contains(err.Error(), asLoop+" is a symbolic link that does not lead to a file") {
+		t.Errorf("offline load with a directory and a looping link in the cache: %v", err)
+	}
+	info, err := Info("tiny", FetchOptions{Dir: cache})
+	if err != nil || !strings.Contains(info, "a directory, not a file") || !strings.Contains(info, "symbolic link that does not lead to a file") ||
+		strings.Contains(info, "missing") {
+		t.Errorf("Info: %v\n%s", err, info)
+	}
+}

@@ -81,6 +81,10 @@ func parseIDX(data []byte) (dims []int, elements []byte, err error) {
 	for i := range dims {
 		size := binary.BigEndian.Uint32(data[4+4*i:])
 		dims[i] = int(size)
+		if size == 0 {
+			return nil, nil, fmt.Errorf("IDX sizes %v: dimension %d is 0, so the file holds no elements; expected a non-empty data set",
+				dimsOf(data, numDims), i)
+		}
 		count *= uint64(size)
 		if count > maxPayload {
 			return nil, nil, fmt.Errorf("IDX sizes %v exceed %d elements", dims[:i+1], maxPayload)
@@ -91,6 +95,15 @@ func parseIDX(data []byte) (dims []int, elements []byte, err error) {
 			have, count, dims)
 	}
 	return dims, data[headerLen:], nil
+}
+
+// dimsOf reads the numDims sizes of an IDX header whose length was checked.
+func dimsOf(data []byte, numDims int) []int {
+	dims := make([]int, numDims)
+	for i := range dims {
+		dims[i] = int(binary.BigEndian.Uint32(data[4+4*i:]))
+	}
+	return dims
 }
 
 // idxImages checks that an IDX payload holds N images of H x W and returns N, H, W and the pixels.

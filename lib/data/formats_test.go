@@ -117,10 +117,15 @@ func TestParseIDX(t *testing.T) {
 		{"trailing byte", append(append([]byte{}, file...), 0), "expected 24"},
 		{"truncated header", file[:10], "header truncated"},
 		{"huge sizes", encodeIDX([]int{1 << 30, 1 << 30, 1}, nil), "exceed"},
+		{"zero images", encodeIDX([]int{0, 28, 28}, nil), "dimension 0 is 0"},
+		{"zero-width images", encodeIDX([]int{5, 28, 0}, nil), "dimension 2 is 0"},
 	} {
 		if _, _, _, _, err := idxImages(tc.file); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one containing %q", tc.name, err, tc.want)
 		}
+	}
+	if _, err := idxLabels(encodeIDX([]int{0}, nil), 10); err == nil || !strings.Contains(err.Error(), "holds no elements") {
+		t.Errorf("an empty label file: error %v, want one saying it holds no elements", err)
 	}
 	if _, err := idxLabels(encodeIDX([]int{2}, []byte{3, 10}), 10); err == nil || !strings.Contains(err.Error(), "label 10 at index 1") {
 		t.Errorf("out-of-range label: error %v", err)

@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -230,6 +232,24 @@ func fashionNpmSplit(perClass [10][]byte, trainPerClass int) (map[string][]byte,
 	}, nil
 }
 
+// cacheEntryProblem says what is wrong with a cache entry that is not a readable regular file:
+// missing, a directory, a symbolic link that loops or dangles, unreadable.
+func cacheEntryProblem(path string, info os.FileInfo, statErr error) string {
+	if statErr == nil && info.IsDir() {
+		return fmt.Sprintf("a directory, not a file: remove %s and fetch again", path)
+	}
+	if statErr == nil {
+		return fmt.Sprintf("not a regular file (mode %s): remove %s and fetch again", info.Mode().Type(), path)
+	}
+	if link, lerr := os.Lstat(path); lerr == nil && link.Mode()&os.ModeSymlink != 0 {
+		return fmt.Sprintf("a symbolic link that does not lead to a file (%v): remove %s and fetch again", statErr, path)
+	}
+	if errors.Is(statErr, fs.ErrNotExist) {
+		return "missing"
+	}
+	return fmt.Sprintf("unreadable: %v", statErr)
+}
+
 // Info describes the dataset called name as the cache holds it: each source's files with their
 // sizes and whether they verify (size and hashes, the decompressed contents included), and the
 // image counts per split and class of the source Load would use. It never downloads.
@@ -249,8 +269,8 @@ func Info(name string, opts FetchOptions) (string, error) {
 		for _, f := range src.files {
 			p := filepath.Join(dir, f.name)
 			info, err := os.Stat(p)
-			if err != nil {
-				fmt.Fprintf(&b, "  %-36s missing\n", f.name)
+			if err != nil || !info.Mode().IsRegular() {
+				fmt.Fprintf(&b, "  %-36s %s\n", f.name, cacheEntryProblem(p, info, err))
 				complete = false
 				continue
 			}

@@ -2,6 +2,8 @@ package trainloop
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -32,7 +34,7 @@ type Loop[M any] struct {
 
 // Run runs l on the run whose state is s. Cancelling ctx (a notebook interrupt, Ctrl-C) stops it
 // between steps. It returns ctx's error when interrupted, the first error of a step or a callback
-// otherwise, and a failed final save's error when nothing else failed.
+// otherwise, and joined to either, a failed final save's error.
 func Run[C comparable, M any](ctx context.Context, s *State[C], l Loop[M]) (err error) {
 	snapshot := func() error {
 		if l.Snapshot == nil {
@@ -42,9 +44,10 @@ func Run[C comparable, M any](ctx context.Context, s *State[C], l Loop[M]) (err 
 	}
 	if l.Save != nil {
 		defer func() {
-			// Whatever stopped the loop, keep what was trained.
-			if serr := l.Save(); serr != nil && err == nil {
-				err = serr
+			// Whatever stopped the loop, keep what was trained; a failed save is reported with
+			// what stopped the loop, never swallowed.
+			if serr := l.Save(); serr != nil {
+				err = errors.Join(err, fmt.Errorf("the final checkpoint was not saved: %w", serr))
 			}
 		}()
 	}

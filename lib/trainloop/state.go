@@ -71,6 +71,14 @@ func (s *State[C]) Save(path string, store *model.Store, meta Meta[C]) error {
 	if err != nil {
 		return err
 	}
+	// Never replace a checkpoint of this kind of run that holds more steps than this state (another
+	// run's, or a later state of this one): a damaged or foreign file is no such checkpoint.
+	var onDisk Checkpoint[C]
+	if checkpoint.ReadMeta(path, &onDisk) == nil && onDisk.Kind == s.Kind && onDisk.Step > s.Step {
+		return fmt.Errorf("%s: not saved: %s holds step %d (saved %s), this run is at step %d; a checkpoint is never "+
+			"replaced by one of fewer steps (resume from it with -resume, or save elsewhere)", s.Kind, path, onDisk.Step,
+			onDisk.Saved.Format(time.RFC3339), s.Step)
+	}
 	*meta.Common() = Checkpoint[C]{Kind: s.Kind, Config: s.Config, Step: s.Step, Epoch: s.Order.Epoch(),
 		Offset: s.Order.Offset(), RNG: rngState, Saved: time.Now().UTC()}
 	return checkpoint.Save(path, store, meta)

@@ -187,6 +187,46 @@ func TestLoopSavesWhenStopped(t *testing.T) {
 	if got := strings.Join(r.events, " "); got != "step@1 save@2" {
 		t.Errorf("failed at step 2: events %q, want step@1 save@2 (no OnStep for the failed step)", got)
 	}
+
+	// A step fails and so does the save: both are reported, neither is swallowed.
+	r = newFakeRun()
+	r.failAt = 2
+	l = r.loop()
+	l.Steps, l.Save = 10, func() error { return errors.New("disk full") }
+	err := Run(context.Background(), r.state, l)
+	if err == nil || !strings.Contains(err.Error(), "step failed") || !strings.Contains(err.Error(), "final checkpoint was not saved: disk full") {
+		t.Errorf("a failed step and a failed save: %v, want both errors", err)
+	}
+	r = newFakeRun()
+	l = r.loop()
+	l.Steps, l.Save = 3, func() error { return errors.New("disk full") }
+	if err := Run(context.Background(), r.state, l); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("a failed final save after a good run: %v, want its error", err)
+	}
+}
+
+// TestSaveNeverReplacesMoreSteps: a state does not overwrite a checkpoint of its kind that holds
+// more steps; an equal or later state does.
+func TestSaveNeverReplacesMoreSteps(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fake.ckpt")
+	trained := NewState("fake", 42, 5, 4, 10)
+	trained.Step = 9
+	if err := trained.Save(path, model.NewStore(), &fakeMeta{}); err != nil {
+		t.Fatal(err)
+	}
+	fresh := NewState("fake", 42, 5, 4, 10)
+	err := fresh.Save(path, model.NewStore(), &fakeMeta{})
+	if err == nil || !strings.Contains(err.Error(), "holds step 9") || !strings.Contains(err.Error(), "at step 0") {
+		t.Errorf("saving step 0 over step 9: %v, want a refusal naming both steps", err)
+	}
+	var meta fakeMeta
+	if err := fresh.Load(path, model.NewStore(), &meta); err != nil || fresh.Step != 9 {
+		t.Fatalf("the step-9 checkpoint after the refusal: %v, step %d", err, fresh.Step)
+	}
+	fresh.Step = 10
+	if err := fresh.Save(path, model.NewStore(), &fakeMeta{}); err != nil {
+		t.Errorf("saving step 10 over step 9: %v", err)
+	}
 }
 
 type fakeMeta struct {

@@ -33,7 +33,7 @@ func trainEvaluator(args []string) error {
 		path = metrics.CachedWeightsPath(*dataset)
 	}
 
-	session, err := startTraining("", "")
+	session, err := startTraining("", "", false, false)
 	if err != nil {
 		return err
 	}

@@ -64,6 +64,7 @@ func runTrainGAN(args []string) error {
 	seed := fs.Uint64("seed", 1, "random seed: weights, noise and batch order")
 	out := fs.String("out", "", "output directory (required): grids, progress.gif, losses.svg, gan.ckpt, metrics.json")
 	resume := fs.Bool("resume", false, "continue from DIR/gan.ckpt")
+	force := forceFlag(fs)
 	snapshotEvery := fs.Int("snapshot-every", 200, "write a fixed-noise grid every N steps")
 	checkpointEvery := fs.Int("checkpoint-every", 500, "write DIR/gan.ckpt every N steps (and on Ctrl-C and at the end)")
 	fidSamples := fs.Int("fid-samples", 10000, "generated images for FID and class coverage (0 skips the evaluation)")
@@ -108,11 +109,14 @@ func runTrainGAN(args []string) error {
 	if *beta1 > 0 {
 		cfg.D.Beta1, cfg.G.Beta1 = *beta1, *beta1
 	}
-	session, err := startTraining(*out, "gan.ckpt")
+	session, err := startTraining(*out, "gan.ckpt", *resume, *force)
 	if err != nil {
 		return err
 	}
 	defer session.stop()
+	if err := session.runSettings("gan", *resume, map[string]string{"arch": *arch, "dataset": *dataset}); err != nil {
+		return err
+	}
 	images := data.Images{Set: train, Range: data.RangeMinusOneOne} // pixels in [-1, 1], as a tanh generator's
 	trainer, err := gan.New(session.backend, cfg, arch2.Generator, arch2.Discriminator, images)
 	if err != nil {
@@ -127,6 +131,7 @@ func runTrainGAN(args []string) error {
 	ctx := session.ctx
 	startStep := trainer.StepCount()
 	bar := progress.NewBar(os.Stderr, startStep+*steps)
+	bar.StartStep = startStep // the rate and ETA count this run's steps, not the checkpoint's
 	var frames []image.Image
 	grid := func(s gan.Snapshot) (*image.RGBA, error) {
 		return viz.Grid(s.Samples, len(s.Samples)/(s.Height*s.Width*s.Channels), s.Height, s.Width, s.Channels,
@@ -156,8 +161,8 @@ func runTrainGAN(args []string) error {
 			e := ganEvaluation{Step: m.Step, TrainSeconds: (time.Since(start) - evalTime).Seconds(), FID: quality.FID,
 				Samples: quality.Generated, ClassesCovered: quality.Coverage.ClassesCovered, ClassKL: quality.Coverage.KLFromUniform}
 			evaluations = append(evaluations, e)
-			fmt.Fprintf(os.Stderr, "\nstep %d (%.0f s of training): FID %.2f on %d samples, %d/10 classes, class KL %.3f\n",
-				e.Step, e.TrainSeconds, e.FID, e.Samples, e.ClassesCovered, e.ClassKL)
+			fmt.Fprintf(os.Stderr, "\nstep %d (%s): FID %.2f on %d samples, %d/10 classes, class KL %.3f\n",
+				e.Step, trainingTime(e.TrainSeconds, startStep), e.FID, e.Samples, e.ClassesCovered, e.ClassKL)
 			if reached == nil && *fidTarget > 0 && e.FID <= *fidTarget && e.ClassesCovered == 10 {
 				reached = &e
 				stopTraining()
@@ -186,7 +191,10 @@ func runTrainGAN(args []string) error {
 
 	history := trainer.History()
 	result := ganMetrics{Arch: *arch, Dataset: *dataset, Steps: trainer.StepCount(), BatchSize: *batch, Seed: *seed,
-		Seconds: seconds, Backend: session.backendName, Evaluations: evaluations, TargetReached: reached, FinalDLoss: history[len(history)-1].DLoss, FinalGLoss: history[len(history)-1].GLoss}
+		Seconds: seconds, Backend: session.backendName, Evaluations: evaluations, TargetReached: reached}
+	if len(history) > 0 { // -steps 0 on a fresh run trains nothing: no losses to report
+		result.FinalDLoss, result.FinalGLoss = history[len(history)-1].DLoss, history[len(history)-1].GLoss
+	}
 	if done := trainer.StepCount() - startStep; seconds > 0 {
 		result.ImagesPerSecond = float64(done*cfg.BatchSize*cfg.DSteps) / seconds
 	}

@@ -77,6 +77,7 @@ func runTrainSSL(args []string) error {
 	checkpointEvery := fs.Int("checkpoint-every", 1000, "write DIR/ssl.ckpt every N steps (and on Ctrl-C and at the end)")
 	out := fs.String("out", "", "output directory (required): ssl.ckpt, samples.png, test_error.svg, metrics.json")
 	resume := fs.Bool("resume", false, "continue from DIR/ssl.ckpt")
+	force := forceFlag(fs)
 	devices := devicesFlag(fs)
 	smoke := fs.Bool("smoke", false, "a seconds-long end-to-end run: 2,000 training and 500 test images, 20 steps")
 	if err := parseOptions(fs, args, atLeast("labels", 10), atLeast("steps", 0), atLeast("batch", 2), above("lr", 0),
@@ -117,11 +118,14 @@ func runTrainSSL(args []string) error {
 	testImages := ssl.All(test, imageRange)
 	cfg := ssl.Config{BatchSize: *batch, LearningRate: *lr, Seed: *seed, DataInit: dataInit, AverageRate: *averageRate,
 		Devices: *devices}
-	session, err := startTraining(*out, "ssl.ckpt")
+	session, err := startTraining(*out, "ssl.ckpt", *resume, *force)
 	if err != nil {
 		return err
 	}
 	defer session.stop()
+	if err := session.runSettings("ssl", *resume, map[string]string{"arch": *arch, "dataset": *dataset, "labels": fmt.Sprint(*labels), "supervised": fmt.Sprint(*supervised)}); err != nil {
+		return err
+	}
 	var trainer *ssl.Trainer
 	if *supervised {
 		trainer, err = ssl.NewSupervised(session.backend, cfg, net.Discriminator, labelled)
@@ -162,8 +166,8 @@ func runTrainSSL(args []string) error {
 			e := sslEvaluation{Step: m.Step, TrainSeconds: (time.Since(start) - evalTime).Seconds(),
 				TestError: reported(result).ErrorRate, TestErrorCurrent: result.ErrorRate}
 			evaluations = append(evaluations, e)
-			fmt.Fprintf(os.Stderr, "\nstep %d (%.0f s of training): test error %.2f%% (averaged weights; current weights %.2f%%)\n",
-				m.Step, e.TrainSeconds, 100*e.TestError, 100*e.TestErrorCurrent)
+			fmt.Fprintf(os.Stderr, "\nstep %d (%s): test error %.2f%% (averaged weights; current weights %.2f%%)\n",
+				m.Step, trainingTime(e.TrainSeconds, startStep), 100*e.TestError, 100*e.TestErrorCurrent)
 		},
 	})
 	seconds := (time.Since(start) - evalTime).Seconds()

@@ -11,10 +11,12 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/gomlx/compute"
 
 	"github.com/advlab/advlab/lib/backend"
+	"github.com/advlab/advlab/lib/checkpoint"
 	"github.com/advlab/advlab/lib/data"
 )
 
@@ -52,33 +54,50 @@ func trainJobList() string {
 }
 
 // trainSession is what every training job sets up before its loop: the backend (announced on
-// stderr), the output directory, a context cancelled by Ctrl-C or SIGTERM (the loop then saves its
-// checkpoint and stops), and the checkpoint's path.
+// stderr), the output directory (locked for this run), a context cancelled by Ctrl-C or SIGTERM
+// (the loop then saves its checkpoint and stops), and the checkpoint's path.
 type trainSession struct {
 	ctx         context.Context
-	stop        context.CancelFunc
+	stop        func() // cancels ctx and releases the output directory
 	backend     compute.Backend
 	backendName string
 	out         string
 	checkpoint  string
+	started     time.Time
 }
 
-// startTraining selects the backend, creates out (when not empty) and returns the session; call
-// its stop when done. checkpointName is the checkpoint's file name inside out.
-func startTraining(out, checkpointName string) (*trainSession, error) {
-	b, choice, err := backend.New()
-	if err != nil {
-		return nil, err
-	}
-	fmt.Fprintln(os.Stderr, choice)
-	s := &trainSession{backend: b, backendName: choice.Config, out: out}
+// startTraining creates and locks out, keeps a trained run there from being replaced (without
+// resume or force, its checkpoint stops the run; with force it is kept under another name),
+// removes what interrupted saves left, selects the backend and returns the session; call its stop
+// when done. checkpointName is the checkpoint's file name inside out; without out ("") there is no
+// directory to guard.
+func startTraining(out, checkpointName string, resume, force bool) (*trainSession, error) {
+	s := &trainSession{out: out, started: time.Now()}
+	var lock *outLock // nil without an output directory (the evaluator writes one file)
 	if out != "" {
 		if err := os.MkdirAll(out, 0o755); err != nil {
+			return nil, fmt.Errorf("-out %s: %w", out, err)
+		}
+		var err error
+		if lock, err = lockOut(out); err != nil {
 			return nil, err
 		}
 		s.checkpoint = filepath.Join(out, checkpointName)
+		removeStaleTemporaries(out, checkpointName)
+		if err := guardTrainedRun(out, s.checkpoint, resume, force); err != nil {
+			lock.release()
+			return nil, err
+		}
 	}
-	s.ctx, s.stop = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	b, choice, err := backend.New()
+	if err != nil {
+		lock.release()
+		return nil, err
+	}
+	fmt.Fprintln(os.Stderr, choice)
+	s.backend, s.backendName = b, choice.Config
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	s.ctx, s.stop = ctx, func() { cancel(); lock.release() }
 	return s, nil
 }
 
@@ -97,9 +116,31 @@ func (s *trainSession) resume(trainer resumable) error {
 	return nil
 }
 
-// interrupted wraps a training loop's error with where its state is and how to continue.
+// interrupted wraps a training loop's error with what the checkpoint on disk holds, read back from
+// it: the step this run saved, or that this run saved nothing and what is there instead.
 func (s *trainSession) interrupted(err error) error {
-	return fmt.Errorf("%w (state saved in %s; continue with -resume)", err, s.checkpoint)
+	var run savedRun
+	if rerr := checkpoint.ReadMeta(s.checkpoint, &run); rerr != nil {
+		return fmt.Errorf("%w (no checkpoint was saved: %v)", err, rerr)
+	}
+	if run.Saved.Before(s.started.Add(-time.Second)) {
+		return fmt.Errorf("%w (this run saved no checkpoint; %s still holds step %d, saved %s)", err, s.checkpoint,
+			run.Step, run.Saved.Local().Format(time.DateTime))
+	}
+	return fmt.Errorf("%w (the state at step %d is saved in %s; continue with -resume)", err, run.Step, s.checkpoint)
+}
+
+// trainingTime says how long this process has trained: after a resume, since the resumed step.
+func trainingTime(seconds float64, startStep int) string {
+	if startStep > 0 {
+		return fmt.Sprintf("%.0f s of training since the resume at step %d", seconds, startStep)
+	}
+	return fmt.Sprintf("%.0f s of training", seconds)
+}
+
+// forceFlag defines -force, the user's word that a trained run in -out may be replaced.
+func forceFlag(fs *flag.FlagSet) *bool {
+	return fs.Bool("force", false, "start afresh even if -out holds a trained run (its checkpoint is kept under another name)")
 }
 
 // writeMetrics writes v as indented JSON to metrics.json in the output directory.

@@ -66,6 +66,7 @@ func runTrainVAE(args []string) error {
 	iwaeImages := fs.Int("iwae-images", 2000, "test images in the IWAE estimate (0: all)")
 	out := fs.String("out", "", "output directory (required): grids, losses.svg, vae.ckpt, metrics.json")
 	resume := fs.Bool("resume", false, "continue from DIR/vae.ckpt")
+	force := forceFlag(fs)
 	devices := devicesFlag(fs)
 	smoke := fs.Bool("smoke", false, "a seconds-long end-to-end run: 512 training and 256 test images, 1 epoch, a narrow conv net")
 	if err := parseOptions(fs, args, above("variance", 0), atLeast("beta", 0), atLeast("gamma", 0), atLeast("cmax", 0),
@@ -100,11 +101,14 @@ func runTrainVAE(args []string) error {
 	if *gamma > 0 {
 		cfg.CapacityMax, cfg.CapacitySteps = *cmax, *capacitySteps
 	}
-	session, err := startTraining(*out, "vae.ckpt")
+	session, err := startTraining(*out, "vae.ckpt", *resume, *force)
 	if err != nil {
 		return err
 	}
 	defer session.stop()
+	if err := session.runSettings("vae", *resume, map[string]string{"arch": *arch, "dataset": *dataset, "width": fmt.Sprint(*width), "likelihood": *likelihood}); err != nil {
+		return err
+	}
 	trainer, err := vae.New(session.backend, cfg, net.Encoder, net.Decoder, data.Images{Set: train}) // pixels in [0, 1]
 	if err != nil {
 		return err
@@ -117,7 +121,7 @@ func runTrainVAE(args []string) error {
 
 	// Train, writing pytorch/examples' per-epoch reconstruction_N.png and sample_N.png.
 	bar := progress.NewBar(os.Stderr, *epochs*trainer.StepsPerEpoch())
-	bar.StartStep = trainer.StepCount()
+	bar.StartStep = trainer.StepCount() // the rate and ETA count this run's steps, not the checkpoint's
 	testImages := data.Images{Set: test}
 	trainErr := trainer.Train(session.ctx, vae.TrainOptions{
 		Epochs: *epochs, Test: testImages, CheckpointPath: session.checkpoint, SnapshotEachEpoch: true,
