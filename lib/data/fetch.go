@@ -119,6 +119,7 @@ func ensure(ds *dataset, opts FetchOptions, deep bool) (*source, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating the cache directory: %w", err)
 	}
+	removeStaleWork(dir, opts)
 	for i := range ds.sources {
 		src := &ds.sources[i]
 		var err error
@@ -379,6 +380,23 @@ func (p *progressLine) finish() {
 	if p.w != nil && !p.closed {
 		p.closed = true
 		p.render("\n")
+	}
+}
+
+// staleAfter is the age after which a download's work file (".NAME.partial-*", ".npm-pack-*") is
+// taken to be left by a killed fetch: no fetch of one dataset takes that long.
+const staleAfter = time.Hour
+
+// removeStaleWork deletes the work files of fetches that were killed, once they are staleAfter old
+// (a younger one may belong to a fetch running now), and says so.
+func removeStaleWork(dir string, opts FetchOptions) {
+	for _, pattern := range []string{".*.partial-*", ".npm-pack-*"} {
+		matches, _ := filepath.Glob(filepath.Join(dir, pattern))
+		for _, m := range matches {
+			if info, err := os.Lstat(m); err == nil && time.Since(info.ModTime()) > staleAfter && os.RemoveAll(m) == nil {
+				opts.progressf("removed %s, left by an interrupted download\n", m)
+			}
+		}
 	}
 }
 

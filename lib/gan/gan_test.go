@@ -3,10 +3,12 @@ package gan
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/core/graph"
@@ -178,12 +180,23 @@ func TestDivergenceIsReported(t *testing.T) {
 	cfg.DivergencePatience = 20
 	cfg.DivergenceFloor = 0.05
 	tr, _ := New(backend.MustNew(), cfg, tinyGenerator, tinyDiscriminator, tinyData(64))
-	err := tr.Train(context.Background(), TrainOptions{Steps: 400})
+	var warnings []string
+	warnedAt := 0
+	err := tr.Train(context.Background(), TrainOptions{Steps: 400, OnWarning: func(w string) {
+		warnings, warnedAt = append(warnings, w), tr.StepCount()
+	}})
 	if !errors.Is(err, ErrDiverged) {
 		t.Fatalf("Train returned %v, want ErrDiverged", err)
 	}
 	if tr.StepCount() >= 400 {
 		t.Errorf("divergence detected only after %d steps", tr.StepCount())
+	}
+	// The warning comes as soon as the loss has been saturated for 10 steps, naming the step,
+	// long before the 20-step patience stops the run.
+	if len(warnings) == 0 || warnedAt != tr.StepCount()-10 || !strings.Contains(warnings[0], fmt.Sprintf("step %d:", warnedAt)) ||
+		!strings.Contains(warnings[0], fmt.Sprintf("stops as diverged at step %d", tr.StepCount())) {
+		t.Errorf("warnings %q at step %d, stopped at step %d; want one at 10 saturated steps, naming the step and the stop",
+			warnings, warnedAt, tr.StepCount())
 	}
 }
 

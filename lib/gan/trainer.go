@@ -76,7 +76,8 @@ type Trainer struct {
 
 	state    *trainloop.State[Config] // step count, batch order, z draws (state.RNG).
 	history  []StepMetrics
-	lowDLoss int // consecutive steps with D loss below the divergence floor.
+	lowDLoss int          // consecutive steps with D loss below the divergence floor.
+	warn     func(string) // TrainOptions.OnWarning of the running Train call; nil outside one
 
 	fixedNoise []float32
 	realBatch  []float32
@@ -331,11 +332,16 @@ func (t *Trainer) run(exec *model.Exec, real, z []float32) ([]float32, error) {
 	return tensors.MustCopyFlatData[float32](outputs[0]), nil
 }
 
+// saturationWarning is the number of consecutive saturated steps (D loss below the divergence
+// floor) after which Train warns, long before DivergencePatience stops it.
+const saturationWarning = 10
+
 func (t *Trainer) checkDivergence(m StepMetrics) error {
 	for name, v := range map[string]float64{"discriminator loss": m.DLoss, "generator loss": m.GLoss} {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("%w at step %d: %s is %v. Lower the learning rates (now D %g, G %g), check the input "+
-				"scaling ([-1, 1] for a tanh generator), or resume from the last checkpoint", ErrDiverged, m.Step, name, v,
+			return fmt.Errorf("%w at step %d: %s is %v. Start a new run with lower learning rates (now D %g, G "+
+				"%g; a checkpoint resumes only with the settings it was trained with) or check the input scaling "+
+				"([-1, 1] for a tanh generator); non-finite weights are never saved, so the last checkpoint is finite", ErrDiverged, m.Step, name, v,
 				t.cfg.D.LearningRate, t.cfg.G.LearningRate)
 		}
 	}
@@ -346,6 +352,12 @@ func (t *Trainer) checkDivergence(m StepMetrics) error {
 		t.lowDLoss++
 	} else {
 		t.lowDLoss = 0
+	}
+	if t.lowDLoss == min(saturationWarning, t.cfg.DivergencePatience) && t.warn != nil {
+		t.warn(fmt.Sprintf("step %d: the discriminator loss has stayed below %g for %d steps (D loss %.3g, D(x)=%.3f, "+
+			"D(G(z))=%.3f): D is winning and G's gradient vanishes; training stops as diverged at step %d if it stays "+
+			"there (learning rates D %g, G %g)", m.Step, t.cfg.DivergenceFloor, t.lowDLoss, m.DLoss, m.DReal, m.DFakeBefore,
+			m.Step-t.lowDLoss+t.cfg.DivergencePatience, t.cfg.D.LearningRate, t.cfg.G.LearningRate))
 	}
 	if t.lowDLoss >= t.cfg.DivergencePatience {
 		advice := "one-sided label smoothing (RealTarget 0.9), a lower D learning rate, Gaussian input noise for D, " +
@@ -447,6 +459,9 @@ type TrainOptions struct {
 	CheckpointPath string
 	// CheckpointEvery is the checkpoint interval in steps (0: only on interrupt and at the end).
 	CheckpointEvery int
+	// OnWarning, when set, receives warnings as soon as they arise: a discriminator loss that has
+	// stayed saturated for a few steps (before DivergencePatience stops the run).
+	OnWarning func(string)
 }
 
 // Train runs opts.Steps generator updates. Cancelling ctx (a notebook interrupt, Ctrl-C) stops it
@@ -454,6 +469,8 @@ type TrainOptions struct {
 // ctx's error when interrupted and an ErrDiverged error when training diverged.
 func (t *Trainer) Train(ctx context.Context, opts TrainOptions) error {
 	start := time.Now()
+	t.warn = opts.OnWarning
+	defer func() { t.warn = nil }()
 	loop := trainloop.Loop[StepMetrics]{Steps: opts.Steps, Step: t.Step, OnStep: opts.OnStep,
 		SnapshotEvery: opts.SnapshotEvery, CheckpointEvery: opts.CheckpointEvery}
 	if opts.OnSnapshot != nil {

@@ -439,8 +439,9 @@ func (t *Trainer) checkDivergence(m StepMetrics) error {
 		value float64
 	}{{"labelled loss", m.LossLab}, {"unlabelled loss", m.LossUnl}, {"generator loss", m.GLoss}} {
 		if math.IsNaN(term.value) || math.IsInf(term.value, 0) {
-			return fmt.Errorf("%w at step %d: the %s is %v. Lower the learning rate (now %g), check that the "+
-				"images are in the generator's output range, or resume from the last checkpoint",
+			return fmt.Errorf("%w at step %d: the %s is %v. Start a new run with a lower learning rate "+
+				"(now %g; a checkpoint resumes only with the settings it was trained with) or check that the images "+
+				"are in the generator's output range; non-finite weights are never saved, so the last checkpoint is finite",
 				ErrDiverged, m.Step, term.name, term.value, t.cfg.LearningRate)
 		}
 	}

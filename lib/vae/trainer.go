@@ -298,9 +298,10 @@ func (t *Trainer) checkDivergence(m StepMetrics) error {
 		value float64
 	}{{"loss", m.Loss}, {"reconstruction term", m.Reconstruction}, {"KL term", m.KL}} {
 		if math.IsNaN(term.value) || math.IsInf(term.value, 0) {
-			return fmt.Errorf("%w at step %d: the %s is %v (reconstruction %v, KL %v). Lower the learning rate "+
-				"(now %g), check that the images are in [0, 1] and that the decoder outputs logits for the "+
-				"Bernoulli likelihood (no sigmoid), or resume from the last checkpoint", ErrDiverged, m.Step,
+			return fmt.Errorf("%w at step %d: the %s is %v (reconstruction %v, KL %v). Start a new run with a lower "+
+				"learning rate (now %g; a checkpoint resumes only with the settings it was trained with), or check "+
+				"that the images are in [0, 1] and that the decoder outputs logits for the Bernoulli likelihood (no "+
+				"sigmoid); non-finite weights are never saved, so the last checkpoint is finite", ErrDiverged, m.Step,
 				term.name, term.value, m.Reconstruction, m.KL, t.cfg.LearningRate)
 		}
 	}

@@ -145,6 +145,7 @@ func runTrainGAN(args []string) error {
 	defer stopTraining()
 	trainErr := trainer.Train(trainCtx, gan.TrainOptions{
 		Steps: *steps, SnapshotEvery: *snapshotEvery, CheckpointPath: session.checkpoint, CheckpointEvery: *checkpointEvery,
+		OnWarning: func(w string) { fmt.Fprintf(os.Stderr, "\nwarning: %s\n", w) },
 		OnStep: func(m gan.StepMetrics) {
 			bar.Update(m.Step, progress.Scalar{Name: "d_loss", Value: m.DLoss}, progress.Scalar{Name: "g_loss", Value: m.GLoss},
 				progress.Scalar{Name: "D(x)", Value: m.DReal}, progress.Scalar{Name: "D(G(z))", Value: m.DFakeBefore})
