@@ -224,6 +224,10 @@ func fashionNpmSplit(perClass [10][]byte, trainPerClass int) (map[string][]byte,
 			kept++
 		}
 	}
+	if len(trainLabels) == 0 || len(testLabels) == 0 {
+		return nil, fmt.Errorf("clothes/*.json: the split would hold %d training and %d test images, expected both non-empty "+
+			"(%d training images per class, the rest for testing)", len(trainLabels), len(testLabels), trainPerClass)
+	}
 	return map[string][]byte{
 		"npm-split-train-images-idx3-ubyte": encodeIDX([]int{len(trainLabels), 28, 28}, trainImages),
 		"npm-split-train-labels-idx1-ubyte": encodeIDX([]int{len(trainLabels)}, trainLabels),

@@ -1,7 +1,7 @@
 package gan
 
 import (
-	"math"
+	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
@@ -97,12 +97,7 @@ func TestDataParallelStepEqualsOneDevice(t *testing.T) {
 		}
 		return tr, history
 	}
-	near := func(what string, got, want float64) {
-		t.Helper()
-		if math.Abs(got-want) > 1e-4*(1+math.Abs(want)) {
-			t.Errorf("%s: %g, one device %g", what, got, want)
-		}
-	}
+	near := func(what string, got, want float64) { t.Helper(); testenv.Near(t, what, "one device", got, want, 1e-4) }
 	plain, want := train(0, batches)
 	wantVars := testenv.Variables(plain.Store())
 	for _, devices := range []int{1, 2, 4} {
@@ -117,15 +112,7 @@ func TestDataParallelStepEqualsOneDevice(t *testing.T) {
 			near("D(x)", got[i].DReal, want[i].DReal)
 			near("D(G(z)) after", got[i].DFakeAfter, want[i].DFakeAfter)
 		}
-		gotVars := testenv.Variables(parallel.Store())
-		if len(gotVars) != len(wantVars) {
-			t.Fatalf("Devices = %d: %d variables, one device %d", devices, len(gotVars), len(wantVars))
-		}
-		for path, w := range wantVars {
-			for i := range w {
-				near(path, float64(gotVars[path][i]), float64(w[i]))
-			}
-		}
+		testenv.SameVariables(t, fmt.Sprintf("Devices = %d vs one device", devices), testenv.Variables(parallel.Store()), wantVars, 1e-4)
 		t.Logf("Devices = %d on %q: 3 steps equal the one-device steps (last D loss %.6f, G loss %.6f)", devices, b.Name(),
 			got[2].DLoss, got[2].GLoss)
 

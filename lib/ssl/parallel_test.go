@@ -1,7 +1,7 @@
 package ssl
 
 import (
-	"math"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -36,12 +36,7 @@ func TestDataParallelStepEqualsOneDevice(t *testing.T) {
 		}
 		return tr
 	}
-	near := func(what string, got, want float64) {
-		t.Helper()
-		if math.Abs(got-want) > 1e-4*(1+math.Abs(want)) {
-			t.Errorf("%s: %g, one device %g", what, got, want)
-		}
-	}
+	near := func(what string, got, want float64) { t.Helper(); testenv.Near(t, what, "one device", got, want, 1e-4) }
 	plain := train(0, 3)
 	want, wantVars := plain.History(), testenv.Variables(plain.Store())
 	for _, devices := range []int{1, 2, 4} {
@@ -57,15 +52,7 @@ func TestDataParallelStepEqualsOneDevice(t *testing.T) {
 			near("G loss", got[i].GLoss, want[i].GLoss)
 			near("D(x)", got[i].DReal, want[i].DReal)
 		}
-		gotVars := testenv.Variables(dp.Store())
-		if len(wantVars) == 0 || len(gotVars) != len(wantVars) {
-			t.Fatalf("Devices = %d: %d variables, one device %d", devices, len(gotVars), len(wantVars))
-		}
-		for path, w := range wantVars {
-			for i := range w {
-				near(path, float64(gotVars[path][i]), float64(w[i]))
-			}
-		}
+		testenv.SameVariables(t, fmt.Sprintf("Devices = %d vs one device", devices), testenv.Variables(dp.Store()), wantVars, 1e-4)
 		t.Logf("Devices = %d on %q: 3 steps equal the one-device steps (last L_unl %.6f, G loss %.6f)", devices, b.Name(),
 			got[2].LossUnl, got[2].GLoss)
 

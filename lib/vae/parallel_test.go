@@ -1,7 +1,7 @@
 package vae
 
 import (
-	"math"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -39,12 +39,7 @@ func TestDataParallelStepEqualsOneDevice(t *testing.T) {
 		}
 		return tr
 	}
-	near := func(what string, got, want float64) {
-		t.Helper()
-		if math.Abs(got-want) > 1e-4*(1+math.Abs(want)) {
-			t.Errorf("%s: %g, one device %g", what, got, want)
-		}
-	}
+	near := func(what string, got, want float64) { t.Helper(); testenv.Near(t, what, "one device", got, want, 1e-4) }
 	plain := train(0, 3)
 	want, wantVars := plain.History(), testenv.Variables(plain.Store())
 	for _, devices := range []int{1, 2, 4} {
@@ -59,15 +54,7 @@ func TestDataParallelStepEqualsOneDevice(t *testing.T) {
 			near("reconstruction", got[i].Reconstruction, want[i].Reconstruction)
 			near("KL", got[i].KL, want[i].KL)
 		}
-		gotVars := testenv.Variables(dp.Store())
-		if len(wantVars) == 0 || len(gotVars) != len(wantVars) {
-			t.Fatalf("Devices = %d: %d variables, one device %d", devices, len(gotVars), len(wantVars))
-		}
-		for path, w := range wantVars {
-			for i := range w {
-				near(path, float64(gotVars[path][i]), float64(w[i]))
-			}
-		}
+		testenv.SameVariables(t, fmt.Sprintf("Devices = %d vs one device", devices), testenv.Variables(dp.Store()), wantVars, 1e-4)
 		t.Logf("Devices = %d on %q: 3 steps equal the one-device steps (last loss %.6f, KL %.6f)", devices, b.Name(),
 			got[2].Loss, got[2].KL)
 
