@@ -14,6 +14,7 @@ import (
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
 
 	"github.com/advlab/advlab/internal/testenv"
 	"github.com/advlab/advlab/lib/backend"
@@ -221,3 +222,68 @@ func TestConfigValidation(t *testing.T) {
 }
 
 func tensorsFloats(t *tensors.Tensor) []float32 { return tensors.MustCopyFlatData[float32](t) }
+
+// TestResumeWithOtherOptimiserSettings: a checkpoint resumes with other Adam settings (the
+// advice after a divergence: a lower learning rate); the change is recorded with its step and
+// carried by later checkpoints, the optimizers' learning-rate variables take the new rates, and
+// the next step differs from a resume with the old ones. Any other setting must still match.
+func TestResumeWithOtherOptimiserSettings(t *testing.T) {
+	b := backend.MustNew()
+	data := tinyData(64)
+	path := filepath.Join(t.TempDir(), "gan.ckpt")
+	first, err := New(b, tinyConfig(), tinyGenerator, tinyDiscriminator, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Train(context.Background(), TrainOptions{Steps: 3, CheckpointPath: path}); err != nil {
+		t.Fatal(err)
+	}
+	resume := func(cfg Config) *Trainer {
+		t.Helper()
+		tr, err := New(b, cfg, tinyGenerator, tinyDiscriminator, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.Load(path); err != nil {
+			t.Fatalf("resuming with D %+v, G %+v: %v", cfg.D, cfg.G, err)
+		}
+		return tr
+	}
+	lower := tinyConfig()
+	lower.D.LearningRate, lower.G.LearningRate, lower.D.Beta1 = 2e-4, 1e-4, 0.6
+	same, changed := resume(tinyConfig()), resume(lower)
+	if len(same.ConfigChanges()) != 0 {
+		t.Errorf("a resume with the same settings recorded changes %+v", same.ConfigChanges())
+	}
+	changes := changed.ConfigChanges()
+	if len(changes) != 1 || changes[0].Step != 3 || changes[0].From.D.LearningRate != 2e-3 || changes[0].To.D.LearningRate != 2e-4 ||
+		changes[0].To.G.LearningRate != 1e-4 || changes[0].To.D.Beta1 != 0.6 {
+		t.Fatalf("changes %+v, want one at step 3 from D lr 2e-3 to 2e-4 (G 1e-4, D β1 0.6)", changes)
+	}
+	for scope, want := range map[string]float64{DiscriminatorScope: 2e-4, GeneratorScope: 1e-4} {
+		v := changed.Store().Scope(scope).At(optimizer.Scope).GetVariable(optimizer.ParamLearningRate)
+		if v == nil || math.Abs(float64(tensors.ToScalar[float32](v.MustValue()))-want) > 1e-9 {
+			t.Errorf("%s learning rate after the resume: %v, want %g", scope, v, want)
+		}
+	}
+	mSame, err1 := same.Step()
+	mChanged, err2 := changed.Step()
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	if mSame.GLoss == mChanged.GLoss && mSame.DFakeAfter == mChanged.DFakeAfter {
+		t.Errorf("the step after a resume with 10x lower rates equals the one with the old rates: %+v", mChanged)
+	}
+	// Later checkpoints carry the change; a second change is appended.
+	if err := changed.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	if again := resume(tinyConfig()).ConfigChanges(); len(again) != 2 || again[1].Step != 4 || again[1].To.D.LearningRate != 2e-3 {
+		t.Errorf("changes after a second resume with the first rates: %+v", again)
+	}
+	other := tinyConfig()
+	other.LatentDim = 5
+	if tr, err := New(b, other, tinyGenerator, tinyDiscriminator, data); err != nil || tr.Load(path) == nil {
+		t.Errorf("a checkpoint loaded into a run with another latent size (%v)", err)
+	}
+}

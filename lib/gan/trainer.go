@@ -103,6 +103,7 @@ func New(backend compute.Backend, cfg Config, gen Generator, disc Discriminator,
 	identity := cfg
 	identity.Devices = 0
 	t.state = trainloop.NewState("gan", identity, cfg.Seed, cfg.BatchSize, images.Len())
+	t.state.Tunable = func(c Config) Config { c.D, c.G = Adam{}, Adam{}; return c } // resumable with other Adam settings
 	fixed := rand.New(rand.NewPCG(cfg.Seed, 0xf1ed))
 	t.fixedNoise = make([]float32, cfg.FixedNoise*cfg.LatentDim)
 	t.drawLatent(fixed, t.fixedNoise)
@@ -339,9 +340,9 @@ const saturationWarning = 10
 func (t *Trainer) checkDivergence(m StepMetrics) error {
 	for name, v := range map[string]float64{"discriminator loss": m.DLoss, "generator loss": m.GLoss} {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("%w at step %d: %s is %v. Start a new run with lower learning rates (now D %g, G "+
-				"%g; a checkpoint resumes only with the settings it was trained with) or check the input scaling "+
-				"([-1, 1] for a tanh generator); non-finite weights are never saved, so the last checkpoint is finite", ErrDiverged, m.Step, name, v,
+			return fmt.Errorf("%w at step %d: %s is %v. Resume from the last checkpoint with lower learning rates "+
+				"(now D %g, G %g; advlab train gan -resume -lr X), which is finite (non-finite weights are never "+
+				"saved), or check the input scaling ([-1, 1] for a tanh generator)", ErrDiverged, m.Step, name, v,
 				t.cfg.D.LearningRate, t.cfg.G.LearningRate)
 		}
 	}
@@ -426,8 +427,24 @@ func (t *Trainer) Load(path string) error {
 		return err
 	}
 	t.lowDLoss, t.history = meta.LowD, meta.History
+	return t.setLearningRates()
+}
+
+// setLearningRates gives the optimizers' learning-rate variables, which a checkpoint restores, the
+// rates of this trainer's configuration (they differ after a resume with other rates).
+func (t *Trainer) setLearningRates() error {
+	if err := trainloop.SetLearningRate(t.store.Scope(DiscriminatorScope), t.cfg.D.LearningRate); err != nil {
+		return fmt.Errorf("gan: setting D's learning rate: %w", err)
+	}
+	if err := trainloop.SetLearningRate(t.store.Scope(GeneratorScope), t.cfg.G.LearningRate); err != nil {
+		return fmt.Errorf("gan: setting G's learning rate: %w", err)
+	}
 	return nil
 }
+
+// ConfigChanges lists the optimiser settings changed when the run was resumed, oldest first
+// (Config.D and Config.G may change on resume; everything else must match the checkpoint).
+func (t *Trainer) ConfigChanges() []trainloop.ConfigChange[Config] { return t.state.Changes }
 
 // Snapshot is what a training run reports every SnapshotEvery steps: the fixed-noise samples and
 // the metrics so far. Whoever watches renders it (a notebook dashboard, the CLI's files).

@@ -156,6 +156,10 @@ func newTrainer(backend compute.Backend, cfg Config, classifier Classifier, gen 
 	} else {
 		t.state = trainloop.NewState("ssl-supervised", identity, cfg.Seed, cfg.BatchSize, labelled.Len())
 	}
+	t.state.Tunable = func(c Config) Config { // resumable with other Adam settings
+		c.LearningRate, c.Beta1, c.Beta2, c.Epsilon = 0, 0, 0, 0
+		return c
+	}
 	b, size := cfg.BatchSize, h*w*c
 	t.xLab, t.yLab = make([]float32, b*size), make([]int32, b)
 	var err error
@@ -439,9 +443,9 @@ func (t *Trainer) checkDivergence(m StepMetrics) error {
 		value float64
 	}{{"labelled loss", m.LossLab}, {"unlabelled loss", m.LossUnl}, {"generator loss", m.GLoss}} {
 		if math.IsNaN(term.value) || math.IsInf(term.value, 0) {
-			return fmt.Errorf("%w at step %d: the %s is %v. Start a new run with a lower learning rate "+
-				"(now %g; a checkpoint resumes only with the settings it was trained with) or check that the images "+
-				"are in the generator's output range; non-finite weights are never saved, so the last checkpoint is finite",
+			return fmt.Errorf("%w at step %d: the %s is %v. Resume from the last checkpoint with a lower "+
+				"learning rate (now %g; advlab train ssl -resume -lr X), which is finite (non-finite weights are "+
+				"never saved), or check that the images are in the generator's output range",
 				ErrDiverged, m.Step, term.name, term.value, t.cfg.LearningRate)
 		}
 	}
@@ -544,8 +548,18 @@ func (t *Trainer) Load(path string) error {
 		return err
 	}
 	t.initialised, t.history, t.epochs = meta.Initialised, meta.History, meta.Epochs
+	// The checkpoint restores the optimizers' learning-rate variables: give them this run's rate.
+	for _, scope := range []string{ClassifierScope, GeneratorScope} {
+		if err := trainloop.SetLearningRate(t.store.Scope(scope), t.cfg.LearningRate); err != nil {
+			return fmt.Errorf("ssl: setting the learning rate of %s: %w", scope, err)
+		}
+	}
 	return nil
 }
+
+// ConfigChanges lists the optimiser settings changed when the run was resumed, oldest first
+// (LearningRate, Beta1, Beta2 and Epsilon may change on resume; everything else must match).
+func (t *Trainer) ConfigChanges() []trainloop.ConfigChange[Config] { return t.state.Changes }
 
 // Snapshot is what a training run reports: the generator's samples for the fixed noise and the
 // metrics so far. Whoever watches renders it (a notebook dashboard, the CLI's files).

@@ -5,7 +5,10 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
 
 	"github.com/advlab/advlab/lib/checkpoint"
 )
@@ -24,8 +27,23 @@ type State[C comparable] struct {
 	Order *Order
 	// RNG draws the run's host-side noise; its state is checkpointed.
 	RNG *rand.Rand
+	// Tunable, when set, returns a configuration without the settings a resumed run may change
+	// (the optimiser's): a checkpoint then loads into a run whose configuration differs from the
+	// checkpoint's only in those settings, and Load records the change in Changes. Without it the
+	// configurations must be equal.
+	Tunable func(C) C
+	// Changes lists the configuration changes made on resume, oldest first; checkpoints carry it.
+	Changes []ConfigChange[C]
 
 	source *rand.PCG
+}
+
+// ConfigChange is a configuration change made when a run was resumed: from the checkpoint's
+// configuration to the resumed run's, at the checkpoint's step.
+type ConfigChange[C comparable] struct {
+	Step int `json:"step"`
+	From C   `json:"from"`
+	To   C   `json:"to"`
 }
 
 // NewState returns the state of a fresh run of kind with configuration cfg, whose batches of
@@ -53,6 +71,28 @@ type Checkpoint[C comparable] struct {
 	RNG []byte `json:"rng"`
 	// Saved is when the checkpoint was written (UTC).
 	Saved time.Time `json:"saved"`
+	// Changes are State.Changes: the run's configuration changes on resume.
+	Changes []ConfigChange[C] `json:"config_changes,omitempty"`
+}
+
+// SetLearningRate sets the learning rate that GoMLX's optimizers keep as a variable under scope
+// (created by their first update graph) to lr. A checkpoint restores that variable with the rest,
+// so a run resumed with another learning rate calls it after Load; where the variable does not
+// exist yet, the optimizer creates it with its configured rate and there is nothing to set.
+func SetLearningRate(scope *model.Scope, lr float64) error {
+	v := scope.At(optimizer.Scope).GetVariable(optimizer.ParamLearningRate)
+	if v == nil || !v.HasValue() {
+		return nil
+	}
+	value, err := v.Value()
+	if err != nil {
+		return err
+	}
+	rate, err := tensors.FromAnyValue(shapes.CastAsDType(lr, value.DType()))
+	if err != nil {
+		return err
+	}
+	return v.SetValue(rate)
 }
 
 // Common returns c itself; through embedding it gives State the shared part of an engine's
@@ -80,11 +120,12 @@ func (s *State[C]) Save(path string, store *model.Store, meta Meta[C]) error {
 			onDisk.Saved.Format(time.RFC3339), s.Step)
 	}
 	*meta.Common() = Checkpoint[C]{Kind: s.Kind, Config: s.Config, Step: s.Step, Epoch: s.Order.Epoch(),
-		Offset: s.Order.Offset(), RNG: rngState, Saved: time.Now().UTC()}
+		Offset: s.Order.Offset(), RNG: rngState, Saved: time.Now().UTC(), Changes: s.Changes}
 	return checkpoint.Save(path, store, meta)
 }
 
-// Load reads a checkpoint written by Save from a run of the same kind and configuration: the
+// Load reads a checkpoint written by Save from a run of the same kind and configuration (up to
+// Tunable's settings, whose change it records): the
 // variables into store, the metadata into meta, and the step count, batch order and RNG state into
 // s. Training then continues exactly as if it had not stopped (bit for bit on the same backend).
 func (s *State[C]) Load(path string, store *model.Store, meta Meta[C]) error {
@@ -95,7 +136,10 @@ func (s *State[C]) Load(path string, store *model.Store, meta Meta[C]) error {
 	if common.Kind != s.Kind {
 		return fmt.Errorf("%s: checkpoint %s holds a %q run, this trainer is %q", s.Kind, path, common.Kind, s.Kind)
 	}
-	if common.Config != s.Config {
+	changes := common.Changes
+	if common.Config != s.Config && s.Tunable != nil && s.Tunable(common.Config) == s.Tunable(s.Config) {
+		changes = append(append([]ConfigChange[C]{}, changes...), ConfigChange[C]{Step: common.Step, From: common.Config, To: s.Config})
+	} else if common.Config != s.Config {
 		return fmt.Errorf("%s: checkpoint %s was written with another configuration:\n  checkpoint: %+v\n  this run:   %+v",
 			s.Kind, path, common.Config, s.Config)
 	}
@@ -115,6 +159,6 @@ func (s *State[C]) Load(path string, store *model.Store, meta Meta[C]) error {
 		return err
 	}
 	*s.source, *s.Order = source, order
-	s.Step = common.Step
+	s.Step, s.Changes = common.Step, changes
 	return nil
 }

@@ -112,6 +112,7 @@ func New(backend compute.Backend, cfg Config, encoder Encoder, decoder Decoder, 
 	identity := cfg
 	identity.Devices = 0
 	t.state = trainloop.NewState("vae", identity, cfg.Seed, cfg.BatchSize, images.Len())
+	t.state.Tunable = func(c Config) Config { c.LearningRate = 0; return c } // resumable with another rate
 	t.fixedNoise = make([]float32, cfg.Snapshot.Samples*cfg.LatentDim)
 	fillNormal(rand.New(rand.NewPCG(cfg.Seed, 0xf1ed)), t.fixedNoise)
 	t.batch = make([]float32, cfg.BatchSize*t.imageSize())
@@ -298,10 +299,10 @@ func (t *Trainer) checkDivergence(m StepMetrics) error {
 		value float64
 	}{{"loss", m.Loss}, {"reconstruction term", m.Reconstruction}, {"KL term", m.KL}} {
 		if math.IsNaN(term.value) || math.IsInf(term.value, 0) {
-			return fmt.Errorf("%w at step %d: the %s is %v (reconstruction %v, KL %v). Start a new run with a lower "+
-				"learning rate (now %g; a checkpoint resumes only with the settings it was trained with), or check "+
-				"that the images are in [0, 1] and that the decoder outputs logits for the Bernoulli likelihood (no "+
-				"sigmoid); non-finite weights are never saved, so the last checkpoint is finite", ErrDiverged, m.Step,
+			return fmt.Errorf("%w at step %d: the %s is %v (reconstruction %v, KL %v). Resume from the last checkpoint with a "+
+				"lower learning rate (now %g; advlab train vae -resume -lr X), which is finite (non-finite weights "+
+				"are never saved), or check that the images are in [0, 1] and that the decoder outputs logits for "+
+				"the Bernoulli likelihood (no sigmoid)", ErrDiverged, m.Step,
 				term.name, term.value, m.Reconstruction, m.KL, t.cfg.LearningRate)
 		}
 	}
@@ -585,8 +586,16 @@ func (t *Trainer) Load(path string) error {
 		return err
 	}
 	t.history, t.epochs = meta.History, meta.Epochs
+	// The checkpoint restores the optimizer's learning-rate variable: give it this run's rate.
+	if err := trainloop.SetLearningRate(t.store.RootScope(), t.cfg.LearningRate); err != nil {
+		return fmt.Errorf("vae: setting the learning rate: %w", err)
+	}
 	return nil
 }
+
+// ConfigChanges lists the learning-rate changes made when the run was resumed, oldest first
+// (Config.LearningRate may change on resume; everything else must match the checkpoint).
+func (t *Trainer) ConfigChanges() []trainloop.ConfigChange[Config] { return t.state.Changes }
 
 // Snapshot is what a training run reports: reconstructions of fixed images, decodings of fixed
 // noise and the metrics so far. Whoever watches renders it (a notebook dashboard, the CLI's files).

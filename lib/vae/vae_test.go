@@ -10,6 +10,7 @@ import (
 
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph-building code reads best with the ops unqualified.
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
 
 	"github.com/advlab/advlab/lib/backend"
 	"github.com/advlab/advlab/lib/models"
@@ -291,5 +292,36 @@ func TestNaNIsReportedWithAdvice(t *testing.T) {
 	_, err := trainer.Step()
 	if err == nil || !errors.Is(err, ErrDiverged) {
 		t.Fatalf("a NaN pixel gave %v, want ErrDiverged", err)
+	}
+}
+
+// TestResumeWithAnotherLearningRate: a VAE checkpoint resumes with another learning rate, which
+// the optimizer's variable takes and the run records; another seed is still refused.
+func TestResumeWithAnotherLearningRate(t *testing.T) {
+	images := bars(64, 6)
+	cfg := Config{LatentDim: 2, BatchSize: 16, Seed: 3, LearningRate: 1e-3}
+	path := filepath.Join(t.TempDir(), "vae.ckpt")
+	first := tinyTrainer(t, cfg, images)
+	if err := first.Train(context.Background(), TrainOptions{Steps: 2, CheckpointPath: path}); err != nil {
+		t.Fatal(err)
+	}
+	lower := cfg
+	lower.LearningRate = 1e-4
+	resumed := tinyTrainer(t, lower, images)
+	if err := resumed.Load(path); err != nil {
+		t.Fatal(err)
+	}
+	changes := resumed.ConfigChanges()
+	if len(changes) != 1 || changes[0].Step != 2 || changes[0].From.LearningRate != 1e-3 || changes[0].To.LearningRate != 1e-4 {
+		t.Errorf("changes %+v, want one at step 2 from 1e-3 to 1e-4", changes)
+	}
+	v := resumed.Store().RootScope().At(optimizer.Scope).GetVariable(optimizer.ParamLearningRate)
+	if v == nil || math.Abs(float64(tensors.ToScalar[float32](v.MustValue()))-1e-4) > 1e-9 {
+		t.Errorf("learning rate variable after the resume: %v, want 1e-4", v)
+	}
+	other := cfg
+	other.Seed = 4
+	if err := tinyTrainer(t, other, images).Load(path); err == nil {
+		t.Error("a checkpoint loaded into a run with another seed")
 	}
 }

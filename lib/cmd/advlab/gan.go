@@ -126,6 +126,7 @@ func runTrainGAN(args []string) error {
 		if err := session.resume(trainer); err != nil {
 			return err
 		}
+		reportChanges(trainer.ConfigChanges(), trainer.StepCount())
 	}
 
 	ctx := session.ctx

@@ -139,6 +139,7 @@ func runTrainSSL(args []string) error {
 		if err := session.resume(trainer); err != nil {
 			return err
 		}
+		reportChanges(trainer.ConfigChanges(), trainer.StepCount())
 	}
 
 	startStep := trainer.StepCount()

@@ -18,6 +18,7 @@ import (
 	"github.com/advlab/advlab/lib/backend"
 	"github.com/advlab/advlab/lib/checkpoint"
 	"github.com/advlab/advlab/lib/data"
+	"github.com/advlab/advlab/lib/trainloop"
 )
 
 // trainJobs maps the name of a training job (`advlab train NAME ...`) to its entry point, which
@@ -136,6 +137,15 @@ func trainingTime(seconds float64, startStep int) string {
 		return fmt.Sprintf("%.0f s of training since the resume at step %d", seconds, startStep)
 	}
 	return fmt.Sprintf("%.0f s of training", seconds)
+}
+
+// reportChanges says, after a resume, which optimiser settings changed against the checkpoint's
+// (the engines record the change in the run's checkpoints).
+func reportChanges[C comparable](changes []trainloop.ConfigChange[C], step int) {
+	if n := len(changes); n > 0 && changes[n-1].Step == step {
+		fmt.Fprintf(os.Stderr, "resumed with other optimiser settings at step %d (recorded in the checkpoint):\n  before: %+v\n  now:    %+v\n",
+			step, changes[n-1].From, changes[n-1].To)
+	}
 }
 
 // forceFlag defines -force, the user's word that a trained run in -out may be replaced.

@@ -117,6 +117,7 @@ func runTrainVAE(args []string) error {
 		if err := session.resume(trainer); err != nil {
 			return err
 		}
+		reportChanges(trainer.ConfigChanges(), trainer.StepCount())
 	}
 
 	// Train, writing pytorch/examples' per-epoch reconstruction_N.png and sample_N.png.
