@@ -59,10 +59,6 @@ type header struct {
 // Save writes every variable of store and the JSON encoding of meta to path, atomically.
 // Variables without a value yet (not initialised) are skipped.
 func Save(path string, store *model.Store, meta any) (err error) {
-	metaJSON, err := json.Marshal(meta)
-	if err != nil {
-		return fmt.Errorf("checkpoint %s: encoding metadata: %w", path, err)
-	}
 	var vars []*model.Variable
 	for v := range store.IterVariables() {
 		if v.HasValue() {
@@ -75,6 +71,15 @@ func Save(path string, store *model.Store, meta any) (err error) {
 		if err := checkFinite(v); err != nil {
 			return fmt.Errorf("checkpoint %s not written: %w; the file on disk (if any) is unchanged", path, err)
 		}
+	}
+	metaJSON, err := json.Marshal(meta)
+	var unsupported *json.UnsupportedValueError
+	if errors.As(err, &unsupported) { // NaN or ±Inf among the metadata's numbers (a diverged step's metrics)
+		return fmt.Errorf("checkpoint %s not written: its metadata holds %s (%w); the file on disk (if any) is unchanged",
+			path, unsupported.Str, ErrNotFinite)
+	}
+	if err != nil {
+		return fmt.Errorf("checkpoint %s: encoding metadata: %w", path, err)
 	}
 	hdr := header{Meta: metaJSON}
 	var offset int64

@@ -169,6 +169,14 @@ func TestSaveRefusesNonFiniteWeights(t *testing.T) {
 			t.Errorf("a refused save of %v changed the checkpoint on disk", bad)
 		}
 	}
+	// A non-finite number in the metadata (a diverged step's losses) is refused the same way.
+	err := Save(path, storeWith(t, 10, 1), map[string]any{"step": 6, "loss": math.NaN()})
+	if err == nil || !errors.Is(err, ErrNotFinite) || !strings.Contains(err.Error(), "metadata holds NaN") {
+		t.Errorf("saving NaN metadata: %v, want an ErrNotFinite error saying the metadata holds NaN", err)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(after, before) {
+		t.Error("a refused save of NaN metadata changed the checkpoint on disk")
+	}
 	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".run.ckpt.tmp-*"))
 	if len(matches) != 0 {
 		t.Errorf("refused saves left %v", matches)
