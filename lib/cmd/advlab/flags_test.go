@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"flag"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,8 +14,14 @@ import (
 func flagSetOf(t *testing.T, run func([]string) error, prefix ...string) *flag.FlagSet {
 	t.Helper()
 	var seen *flag.FlagSet
-	parseHook = func(fs *flag.FlagSet) { seen = fs }
-	defer func() { parseHook = nil }()
+	quiet := parseHook
+	parseHook = func(fs *flag.FlagSet) {
+		seen = fs
+		if quiet != nil {
+			quiet(fs)
+		}
+	}
+	defer func() { parseHook = quiet }()
 	_ = run(append(prefix, "-no-such-flag-in-advlab"))
 	if seen == nil {
 		t.Fatalf("%v: no flag set parsed", prefix)
@@ -28,6 +35,9 @@ func flagSetOf(t *testing.T, run func([]string) error, prefix ...string) *flag.F
 // positional argument is refused naming it, instead of silently dropping the flags after it.
 func TestEveryNumericFlagIsValidated(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out")
+	// Parse errors print the command's usage; keep the test's log readable.
+	parseHook = func(fs *flag.FlagSet) { fs.SetOutput(io.Discard) }
+	defer func() { parseHook = nil }()
 	commandsWithFlags := []struct {
 		name   string
 		run    func([]string) error

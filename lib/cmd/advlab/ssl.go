@@ -123,7 +123,7 @@ func runTrainSSL(args []string) error {
 		return err
 	}
 	defer session.stop()
-	if err := session.runSettings("ssl", *resume, map[string]string{"arch": *arch, "dataset": *dataset, "labels": fmt.Sprint(*labels), "supervised": fmt.Sprint(*supervised)}); err != nil {
+	if err := session.runSettings("ssl", *resume, map[string]string{"arch": *arch, "dataset": *dataset, "labels": fmt.Sprint(*labels), "supervised": fmt.Sprint(*supervised), "smoke": fmt.Sprint(*smoke)}); err != nil {
 		return err
 	}
 	var trainer *ssl.Trainer

@@ -106,7 +106,7 @@ func runTrainVAE(args []string) error {
 		return err
 	}
 	defer session.stop()
-	if err := session.runSettings("vae", *resume, map[string]string{"arch": *arch, "dataset": *dataset, "width": fmt.Sprint(*width), "likelihood": *likelihood}); err != nil {
+	if err := session.runSettings("vae", *resume, map[string]string{"arch": *arch, "dataset": *dataset, "width": fmt.Sprint(*width), "likelihood": *likelihood, "smoke": fmt.Sprint(*smoke)}); err != nil {
 		return err
 	}
 	trainer, err := vae.New(session.backend, cfg, net.Encoder, net.Decoder, data.Images{Set: train}) // pixels in [0, 1]
