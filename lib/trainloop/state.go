@@ -116,7 +116,8 @@ func (s *State[C]) Save(path string, store *model.Store, meta Meta[C]) error {
 	var onDisk Checkpoint[C]
 	if checkpoint.ReadMeta(path, &onDisk) == nil && onDisk.Kind == s.Kind && onDisk.Step > s.Step {
 		return fmt.Errorf("%s: not saved: %s holds step %d (saved %s), this run is at step %d; a checkpoint is never "+
-			"replaced by one of fewer steps (resume from it with -resume, or save elsewhere)", s.Kind, path, onDisk.Step,
+			"replaced by one of fewer steps: load it to continue from it (Load; advlab train's -resume), or save to "+
+			"another path (advlab train's -force keeps the old one under another name)", s.Kind, path, onDisk.Step,
 			onDisk.Saved.Format(time.RFC3339), s.Step)
 	}
 	*meta.Common() = Checkpoint[C]{Kind: s.Kind, Config: s.Config, Step: s.Step, Epoch: s.Order.Epoch(),
