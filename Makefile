@@ -62,7 +62,7 @@ help: ## list the targets
 deps-jupyter: ## Debian's Jupyter Notebook, nbconvert, nbclient (the harness runs on these)
 	@kernel/install.sh jupyter
 
-deps-jupyterlab: ## deps-jupyter plus JupyterLab via pip where the Python package index answers
+deps-jupyterlab: ## deps-jupyter plus JupyterLab (pinned) in the project venv build/jupyterlab where the Python package index answers
 	@kernel/install.sh jupyterlab
 
 deps-gonb: ## GoNB v0.11.5, goimports, gopls into GOBIN
@@ -99,9 +99,9 @@ pjrt-optional:
 # ---- Use ----------------------------------------------------------------------------------------
 
 lab: deps-jupyterlab kernelspec warm pjrt-optional ## set everything up and serve notebooks/ on 127.0.0.1:LAB_PORT (token on)
-	@ui=notebook; if jupyter lab --version >/dev/null 2>&1; then ui=lab; fi; \
-	echo "lab: serving notebooks/ with jupyter $$ui on http://127.0.0.1:$(LAB_PORT) (open the URL with the token printed below)"; \
-	cd notebooks && exec jupyter $$ui --ip=127.0.0.1 --port=$(LAB_PORT) $(ROOT_FLAG) $(LAB_FLAGS)
+	@ui="jupyter notebook"; if [ -x $(BUILD)/jupyterlab/bin/jupyter-lab ]; then ui="$(CURDIR)/$(BUILD)/jupyterlab/bin/jupyter lab"; fi; \
+	echo "lab: serving notebooks/ with $$ui on http://127.0.0.1:$(LAB_PORT) (open the URL with the token printed below)"; \
+	cd notebooks && exec $$ui --ip=127.0.0.1 --port=$(LAB_PORT) $(ROOT_FLAG) $(LAB_FLAGS)
 
 build: ## build the advlab command into bin/advlab
 	@mkdir -p bin

@@ -2,7 +2,7 @@
 # Installs the notebook stack advlab needs, one idempotent step at a time:
 #
 #   kernel/install.sh jupyter      Debian's Jupyter: classic Notebook, nbconvert, nbclient, ipykernel
-#   kernel/install.sh jupyterlab   the above, plus JupyterLab via pip where the Python package
+#   kernel/install.sh jupyterlab   the above, plus JupyterLab (pinned, in build/jupyterlab) via pip where the Python package
 #                                  index answers (the classic Notebook serves where it does not)
 #   kernel/install.sh gonb         GoNB, goimports and gopls at pinned versions, into GOBIN
 #   kernel/install.sh kernelspec [--test DIR]
@@ -113,25 +113,31 @@ step_jupyter() {
 	apt_install jupyter-notebook jupyter-nbconvert python3-nbclient python3-ipykernel
 }
 
+# JUPYTERLAB_VERSION is the JupyterLab that `make lab` installs into the project's own virtual
+# environment (build/jupyterlab); JUPYTERLAB_VENV is where. The system's Python is never touched.
+JUPYTERLAB_VERSION=4.6.6 # as in docker/Dockerfile.cpu
+JUPYTERLAB_VENV="$REPO_ROOT/build/jupyterlab"
+
 step_jupyterlab() {
 	step_jupyter
-	if [ "${ADVLAB_JUPYTERLAB:-auto}" = no ] || jupyter lab --version >/dev/null 2>&1; then
+	local lab="$JUPYTERLAB_VENV/bin/jupyter-lab"
+	if [ "${ADVLAB_JUPYTERLAB:-auto}" = no ] || { [ -x "$lab" ] && [ "$("$lab" --version 2>/dev/null)" = "$JUPYTERLAB_VERSION" ]; }; then
 		return 0
 	fi
-	# JupyterLab is not packaged by Debian; pip installs it where the Python package index answers.
-	# Where it does not (a closed network), the classic Notebook serves the notebooks. A failed try
-	# is remembered for a day so that `make lab` stays quick.
-	local stamp="$REPO_ROOT/build/.jupyterlab-unreachable" python=python3
+	# JupyterLab is not packaged by Debian; pip installs the pinned version into the project's
+	# virtual environment where the Python package index answers. Where it does not (a closed
+	# network), the classic Notebook serves the notebooks. A failed try is remembered for a day so
+	# that `make lab` stays quick.
+	local stamp="$REPO_ROOT/build/.jupyterlab-unreachable"
 	if [ -f "$stamp" ] && [ -z "$(find "$stamp" -mmin +1440 2>/dev/null)" ]; then
 		return 0
 	fi
-	if command -v "$python" >/dev/null 2>&1 && "$python" -m pip --version >/dev/null 2>&1; then
-		log "trying JupyterLab with pip (short timeout)"
-		if timeout 300 "$python" -m pip install --quiet --user --disable-pip-version-check \
-			--retries 0 --timeout 5 jupyterlab >/dev/null 2>&1 && jupyter lab --version >/dev/null 2>&1; then
-			log "JupyterLab $(jupyter lab --version) installed"
-			return 0
-		fi
+	log "installing JupyterLab $JUPYTERLAB_VERSION into $JUPYTERLAB_VENV (short timeout)"
+	if python3 -m venv "$JUPYTERLAB_VENV" >/dev/null 2>&1 &&
+		timeout 600 "$JUPYTERLAB_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+			--retries 0 --timeout 5 "jupyterlab==$JUPYTERLAB_VERSION" >/dev/null 2>&1 && "$lab" --version >/dev/null 2>&1; then
+		log "JupyterLab $("$lab" --version) installed in $JUPYTERLAB_VENV"
+		return 0
 	fi
 	log "JupyterLab could not be installed with pip here; the classic Notebook serves the notebooks"
 	mkdir -p "$(dirname "$stamp")" && touch "$stamp"
