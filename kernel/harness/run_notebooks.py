@@ -5,9 +5,11 @@ Usage (run with Debian's /usr/bin/python3, which carries nbformat and nbclient):
 
     run_notebooks.py [--out build/notebooks] [--timeout 900] [--kernel gonb] NOTEBOOK...
 
-Each notebook runs in its own directory (so GoNB's GONB_DIR is the notebook's folder, and
-`${GONB_DIR}/..` is the repository), cell by cell, with a time limit per cell. The executed copy
-is written to the output directory, failed or not. A notebook fails when
+Each notebook runs in the output directory, cell by cell, with a time limit per cell: what it
+writes (its runs/ checkpoints) lands there, never next to the notebook, so a test run cannot touch
+a model the user trained from the notebook. ADVLAB_ROOT tells the notebooks' setup cell where the
+repository is (they fall back to `${GONB_DIR}/..`). The executed copy is written to the output
+directory, failed or not. A notebook fails when
 
   * a cell raises an error (an `error` output, or an error reply from the kernel);
   * a cell prints a GoNB error as HTML (the kernel's error report when it runs without --raw_error);
@@ -43,6 +45,8 @@ HTML_IMAGE = re.compile(r"<(img|svg)\b", re.IGNORECASE)
 HTML_GONB_ERROR = re.compile(r'data-mime-type="application/vnd\.jupyter\.stderr"|class="gonb-err', re.IGNORECASE)
 STDERR_FAILURE = re.compile(r"\bpanic\b|^fatal error:", re.MULTILINE)
 EXPECT_IMAGE_TAG = "expect-image"
+# The repository: this file is kernel/harness/run_notebooks.py.
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def output_has_image(output):
@@ -96,7 +100,7 @@ def cell_label(index, cell):
 def run_notebook(path, args):
     """Executes one notebook; returns (problems, seconds)."""
     nb = nbformat.read(path, as_version=4)
-    workdir = os.path.dirname(os.path.abspath(path))
+    workdir = os.path.abspath(args.out)
     client = NotebookClient(
         nb,
         timeout=args.timeout,
@@ -107,7 +111,7 @@ def run_notebook(path, args):
         resources={"metadata": {"path": workdir}},
     )
     problems = []
-    os.makedirs(args.out, exist_ok=True)
+    os.makedirs(workdir, exist_ok=True)
     base = os.path.splitext(os.path.basename(path))[0]
     kernel_log_path = os.path.join(args.out, base + ".kernel.log")
     start = time.monotonic()
@@ -166,6 +170,7 @@ def main():
                         help="succeed only if every notebook fails (tests the harness itself)")
     args = parser.parse_args()
     os.environ.setdefault("ADVLAB_SMOKE", "1")
+    os.environ.setdefault("ADVLAB_ROOT", REPO_ROOT)
 
     passed, failed = 0, 0
     for path in args.notebooks:
