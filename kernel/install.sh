@@ -2,13 +2,15 @@
 # Installs the notebook stack advlab needs, one idempotent step at a time:
 #
 #   kernel/install.sh jupyter      Debian's Jupyter: classic Notebook, nbconvert, nbclient, ipykernel
-#   kernel/install.sh jupyterlab   the above, plus JupyterLab (pinned, in build/jupyterlab) via pip where the Python package
-#                                  index answers (the classic Notebook serves where it does not)
+#   kernel/install.sh jupyterlab   the above, plus JupyterLab 4, Notebook 7, ipywidgets (kernel/lab/*.txt) in the
+#                                  project venv build/jupyterlab via pip where the Python package index answers
+#                                  (the classic Notebook serves where it does not)
 #   kernel/install.sh gonb         GoNB, goimports and gopls at pinned versions, into GOBIN
-#   kernel/install.sh kernelspec [--test DIR]
+#   kernel/install.sh kernelspec [--test DIR | --dir DIR]
 #                                  registers the GoNB kernel with a PATH/GOEXPERIMENT env of its own;
 #                                  --test DIR registers a --raw_error kernel under DIR instead of the
-#                                  user's Jupyter data directory (what the notebook harness uses)
+#                                  user's Jupyter data directory (what the notebook harness uses);
+#                                  --dir DIR registers the kernel as users get it (HTML errors) under DIR
 #   kernel/install.sh browser      Debian's Chromium and the pinned npm playwright-core
 #   kernel/install.sh warm         builds the repository and the GoMLX packages notebooks import, so
 #                                  the first notebook cell is quick
@@ -113,34 +115,66 @@ step_jupyter() {
 	apt_install jupyter-notebook jupyter-nbconvert python3-nbclient python3-ipykernel
 }
 
-# JUPYTERLAB_VERSION is the JupyterLab that `make lab` installs into the project's own virtual
-# environment (build/jupyterlab); JUPYTERLAB_VENV is where. The system's Python is never touched.
-JUPYTERLAB_VERSION=4.6.6 # as in docker/Dockerfile.cpu
+# JupyterLab, Notebook 7, ipywidgets, nbclient and nbconvert go into the project's own virtual
+# environment (build/jupyterlab) at the versions of kernel/lab/requirements.txt,
+# everything they pull in pinned by kernel/lab/constraints.txt. The system's Python is never
+# touched. The venv remembers the hash of both files, so a changed pin reinstalls.
 JUPYTERLAB_VENV="$REPO_ROOT/build/jupyterlab"
+LAB_REQUIREMENTS="$REPO_ROOT/kernel/lab/requirements.txt"
+LAB_CONSTRAINTS="$REPO_ROOT/kernel/lab/constraints.txt"
+# JupyterLab defaults for this venv only (the user's own settings still win): the completer waits
+# for gopls, whose first answer in a kernel takes several seconds, instead of dropping it at 1 s.
+LAB_OVERRIDES="$REPO_ROOT/kernel/lab/overrides.json"
+
+lab_pins_hash() { cat "$LAB_REQUIREMENTS" "$LAB_CONSTRAINTS" | sha256sum | cut -d' ' -f1; }
+
+# lab_installed reports whether the venv holds exactly the pinned set.
+lab_installed() {
+	[ -x "$JUPYTERLAB_VENV/bin/jupyter-lab" ] && [ -f "$JUPYTERLAB_VENV/.advlab-pins" ] &&
+		[ "$(cat "$JUPYTERLAB_VENV/.advlab-pins")" = "$(lab_pins_hash)" ]
+}
+
+lab_overrides() {
+	local dest="$JUPYTERLAB_VENV/share/jupyter/lab/settings/overrides.json"
+	cmp -s "$LAB_OVERRIDES" "$dest" && return 0
+	mkdir -p "$(dirname "$dest")"
+	cp "$LAB_OVERRIDES" "$dest.tmp" && mv "$dest.tmp" "$dest"
+}
 
 step_jupyterlab() {
 	step_jupyter
-	local lab="$JUPYTERLAB_VENV/bin/jupyter-lab"
-	if [ "${ADVLAB_JUPYTERLAB:-auto}" = no ] || { [ -x "$lab" ] && [ "$("$lab" --version 2>/dev/null)" = "$JUPYTERLAB_VERSION" ]; }; then
+	[ "${ADVLAB_JUPYTERLAB:-auto}" = no ] && return 0
+	if lab_installed; then
+		lab_overrides
 		return 0
 	fi
-	# JupyterLab is not packaged by Debian; pip installs the pinned version into the project's
-	# virtual environment where the Python package index answers. Where it does not (a closed
-	# network), the classic Notebook serves the notebooks. A failed try is remembered for a day so
-	# that `make lab` stays quick.
-	local stamp="$REPO_ROOT/build/.jupyterlab-unreachable"
-	if [ -f "$stamp" ] && [ -z "$(find "$stamp" -mmin +1440 2>/dev/null)" ]; then
+	# Not packaged by Debian: pip installs it where the Python package index answers. Where it does
+	# not (a closed network), the classic Notebook serves the notebooks and the browser check runs
+	# on it. A failed try is remembered for an hour (build/jupyterlab.status says why).
+	local status="$REPO_ROOT/build/jupyterlab.status"
+	if grep -q '^unreachable:' "$status" 2>/dev/null && [ -z "$(find "$status" -mmin +60 2>/dev/null)" ]; then
 		return 0
 	fi
-	log "installing JupyterLab $JUPYTERLAB_VERSION into $JUPYTERLAB_VENV (short timeout)"
-	if python3 -m venv "$JUPYTERLAB_VENV" >/dev/null 2>&1 &&
-		timeout 600 "$JUPYTERLAB_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-			--retries 0 --timeout 5 "jupyterlab==$JUPYTERLAB_VERSION" >/dev/null 2>&1 && "$lab" --version >/dev/null 2>&1; then
-		log "JupyterLab $("$lab" --version) installed in $JUPYTERLAB_VENV"
+	mkdir -p "$REPO_ROOT/build"
+	log "installing $(grep -v '^#' "$LAB_REQUIREMENTS" | paste -sd' ') into $JUPYTERLAB_VENV"
+	local out
+	apt_install python3-venv
+	if ! out="$(python3 -m venv --clear "$JUPYTERLAB_VENV" 2>&1)"; then
+		printf 'failed: python3 -m venv: %s\n' "$(tail -n 1 <<<"$out")" >"$status"
+		log "python3 -m venv failed ($(tail -n 1 <<<"$out")); the classic Notebook serves the notebooks"
 		return 0
 	fi
-	log "JupyterLab could not be installed with pip here; the classic Notebook serves the notebooks"
-	mkdir -p "$(dirname "$stamp")" && touch "$stamp"
+	if out="$(timeout 900 "$JUPYTERLAB_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+		--retries 1 --timeout 15 -r "$LAB_REQUIREMENTS" -c "$LAB_CONSTRAINTS" 2>&1)" &&
+		"$JUPYTERLAB_VENV/bin/jupyter-lab" --version >/dev/null 2>&1; then
+		lab_overrides
+		lab_pins_hash >"$JUPYTERLAB_VENV/.advlab-pins"
+		echo installed >"$status"
+		log "JupyterLab $("$JUPYTERLAB_VENV/bin/jupyter-lab" --version) installed in $JUPYTERLAB_VENV"
+		return 0
+	fi
+	printf 'unreachable: pip install failed: %s\n' "$(grep -v '^\s*$' <<<"$out" | tail -n 1)" >"$status"
+	log "JupyterLab could not be installed with pip ($(cut -d' ' -f2- "$status")); the classic Notebook serves the notebooks"
 }
 
 step_gonb() {
@@ -162,10 +196,13 @@ kernel_path() {
 
 step_kernelspec() {
 	local data_dir="" args=()
-	if [ "${1:-}" = --test ]; then
+	case "${1:-}" in
+	--test)
 		data_dir="${2:?--test needs a directory}"
 		args+=(--raw_error)
-	fi
+		;;
+	--dir) data_dir="${2:?--dir needs a directory}" ;;
+	esac
 	local bin gonb_bin
 	bin="$(gobin)"
 	gonb_bin="$bin/gonb"
