@@ -258,3 +258,25 @@ func TestVAALRoundWorkload(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestDescribeJupyterLab(t *testing.T) {
+	latency := `{"measured": "2026-12-06T19:55:30Z", "ui": "JupyterLab", "cells": [],
+		"firstAdvlabCell": {"toOutput": 2.81, "toEnd": 2.82},
+		"smallCell": {"runs": [0.40, 0.41, 0.46, 0.49, 2.52], "median": 0.46}}`
+	got := describeJupyterLab(json.RawMessage(latency))
+	for _, want := range []string{"first cell importing advlab 2.81s", "a cell that prints a value 0.46s (median of 5)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("describeJupyterLab = %q, want it to contain %q", got, want)
+		}
+	}
+	if got := describeJupyterLab(json.RawMessage(`{"cells": []}`)); !strings.Contains(got, "no 00_setup timings") {
+		t.Errorf("a check that stopped early: %q", got)
+	}
+	var table strings.Builder
+	if err := (&Report{JupyterLab: json.RawMessage(latency)}).WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(table.String(), "JupyterLab latency: Shift+Enter to output in the browser, warm: first cell importing advlab 2.81s") {
+		t.Errorf("the table does not carry the JupyterLab line:\n%s", table.String())
+	}
+}

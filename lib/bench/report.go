@@ -31,6 +31,9 @@ type Report struct {
 	// Notebook is the notebook latency measurement, when one was given (see
 	// scripts/bench/notebook_latency.py); it is copied as is.
 	Notebook json.RawMessage `json:"notebook,omitempty"`
+	// JupyterLab is the latency measured from a browser in JupyterLab, when one was given (the
+	// latency.json of kernel/harness/lab_check.sh); it is copied as is.
+	JupyterLab json.RawMessage `json:"jupyterlab,omitempty"`
 }
 
 // Settings records how a Run was configured.
@@ -218,6 +221,9 @@ func (r *Report) WriteTable(out io.Writer) error {
 	if len(r.Notebook) > 0 {
 		fmt.Fprintf(&b, "\nnotebook latency: %s\n", describeNotebook(r.Notebook))
 	}
+	if len(r.JupyterLab) > 0 {
+		fmt.Fprintf(&b, "JupyterLab latency: %s\n", describeJupyterLab(r.JupyterLab))
+	}
 	_, err := io.WriteString(out, b.String())
 	return err
 }
@@ -258,6 +264,34 @@ func describeNotebook(raw json.RawMessage) string {
 		parts = append(parts, fmt.Sprintf("%s %.1fs", c.Label, c.Seconds))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// describeJupyterLab summarises kernel/harness/lab_check.sh's latency.json in one line.
+func describeJupyterLab(raw json.RawMessage) string {
+	type timing struct {
+		ToOutput float64 `json:"toOutput"`
+	}
+	var l struct {
+		FirstAdvlabCell *timing `json:"firstAdvlabCell"`
+		SmallCell       *struct {
+			Runs   []float64 `json:"runs"`
+			Median float64   `json:"median"`
+		} `json:"smallCell"`
+	}
+	if err := json.Unmarshal(raw, &l); err != nil {
+		return "unreadable: " + err.Error()
+	}
+	var parts []string
+	if l.FirstAdvlabCell != nil {
+		parts = append(parts, fmt.Sprintf("first cell importing advlab %.2fs", l.FirstAdvlabCell.ToOutput))
+	}
+	if l.SmallCell != nil && len(l.SmallCell.Runs) > 0 {
+		parts = append(parts, fmt.Sprintf("a cell that prints a value %.2fs (median of %d)", l.SmallCell.Median, len(l.SmallCell.Runs)))
+	}
+	if len(parts) == 0 {
+		return "no 00_setup timings in it (the check did not reach them)"
+	}
+	return "Shift+Enter to output in the browser, warm: " + strings.Join(parts, "; ")
 }
 
 func formatLoad(load []float64) string {

@@ -33,6 +33,7 @@ func runBench(args []string) error {
 	torchDevice := fs.String("torch-device", "cpu", "the PyTorch column's device: cpu, or cuda[:N] (a CUDA build of torch >= 2.0) next to an XLA CUDA backend")
 	torchTF32 := fs.Bool("torch-tf32", false, "CUDA: let PyTorch's convolutions and products use TF32 (compare with XLA's default tf32=true)")
 	notebook := fs.String("notebook", "", "a JSON file from scripts/bench/notebook_latency.py to include in the report")
+	lab := fs.String("lab", "", "a latency.json from kernel/harness/lab_check.sh (JupyterLab, timed in the browser) to include in the report")
 	worker := fs.Bool("worker", false, "internal: serve the worker protocol on stdin/stdout")
 	cpuProfile := fs.String("cpuprofile", "", "profile -profile-steps steps of -profile in this process (after the first step) into this file, and exit")
 	profileWorkload := fs.String("profile", "dcgan28", "the workload -cpuprofile profiles")
@@ -119,15 +120,21 @@ func runBench(args []string) error {
 	if report == nil {
 		return runErr
 	}
-	if *notebook != "" {
-		content, err := os.ReadFile(*notebook)
+	for _, f := range []struct {
+		flag, path string
+		into       *json.RawMessage
+	}{{"-notebook", *notebook, &report.Notebook}, {"-lab", *lab, &report.JupyterLab}} {
+		if f.path == "" {
+			continue
+		}
+		content, err := os.ReadFile(f.path)
 		if err != nil {
-			return fmt.Errorf("reading the notebook latency: %w", err)
+			return fmt.Errorf("%s: reading the latency file: %w", f.flag, err)
 		}
 		if !json.Valid(content) {
-			return fmt.Errorf("%s is not JSON", *notebook)
+			return fmt.Errorf("%s: %s is not JSON", f.flag, f.path)
 		}
-		report.Notebook = json.RawMessage(content)
+		*f.into = json.RawMessage(content)
 	}
 	fmt.Println()
 	if err := report.WriteTable(os.Stdout); err != nil {
