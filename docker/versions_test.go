@@ -175,6 +175,27 @@ func installShPins(path string) (map[string]string, error) {
 }
 
 // versionAtLeast reports whether dotted version a >= b ("1.26.8" >= "1.26.5").
+// requirementPins reads the name==version lines of a pip requirements file (names lower-cased).
+func requirementPins(path string) (map[string]string, error) {
+	content, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pins := map[string]string{}
+	for _, line := range strings.Split(string(content), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, version, found := strings.Cut(line, "==")
+		if !found {
+			return nil, fmt.Errorf("%s: %q is not pinned with ==", path, line)
+		}
+		pins[strings.ToLower(strings.TrimSpace(name))] = strings.TrimSpace(version)
+	}
+	return pins, nil
+}
+
 func versionAtLeast(a, b string) bool {
 	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
 	for i := 0; i < max(len(pa), len(pb)); i++ {
@@ -230,6 +251,10 @@ func checkVersions(root string) []string {
 	if err != nil {
 		report("%v", err)
 	}
+	labPins, err := requirementPins(filepath.Join(root, "kernel", "lab", "requirements.txt"))
+	if err != nil {
+		report("%v", err)
+	}
 	args := map[string]map[string]string{} // ARG -> Dockerfile -> value
 	for _, rel := range dockerfiles {
 		d, err := parseDockerfile(filepath.Join(root, rel))
@@ -259,6 +284,9 @@ func checkVersions(root string) []string {
 			if variable, found := installShVars[name]; found && installSh != nil && installSh[variable] != value {
 				report("%s pins %s=%s, kernel/install.sh has %s=%s", rel, name, value, variable, installSh[variable])
 			}
+		}
+		if lab, found := d.args["JUPYTERLAB_VERSION"]; found && labPins != nil && labPins["jupyterlab"] != lab {
+			report("%s pins JUPYTERLAB_VERSION=%s, kernel/lab/requirements.txt has jupyterlab==%s", rel, lab, labPins["jupyterlab"])
 		}
 		if goVersion := d.args["GO_VERSION"]; goVersion != "" {
 			if !semverish.MatchString(goVersion) {
@@ -312,7 +340,7 @@ func TestPinnedVersionsAgree(t *testing.T) {
 func copyTree(t *testing.T, dir string) {
 	t.Helper()
 	notebooks, _ := filepath.Glob("../notebooks/*.ipynb")
-	files := append([]string{"go.mod", "kernel/install.sh"}, dockerfiles...)
+	files := append([]string{"go.mod", "kernel/install.sh", "kernel/lab/requirements.txt"}, dockerfiles...)
 	for _, nb := range notebooks {
 		files = append(files, filepath.Join("notebooks", filepath.Base(nb)))
 	}
@@ -369,6 +397,8 @@ func TestCheckVersionsCatchesMismatches(t *testing.T) {
 			"docker/Dockerfile.cuda pins GOPLS_VERSION=v0.20.0, kernel/install.sh has GOPLS_VERSION=v0.21.0"},
 		{"an unpinned base image", "docker/Dockerfile.cuda", "nvidia/cuda:13.0.1-cudnn-runtime-ubuntu24.04", "nvidia/cuda:latest",
 			`base image "nvidia/cuda:latest" is not pinned`},
+		{"JupyterLab against make lab's", "kernel/lab/requirements.txt", "jupyterlab==4.6.6", "jupyterlab==4.6.5",
+			"docker/Dockerfile.cpu pins JUPYTERLAB_VERSION=4.6.6, kernel/lab/requirements.txt has jupyterlab==4.6.5"},
 		{"go.mod moved on", "go.mod", "github.com/gomlx/go-xla v0.4.5", "github.com/gomlx/go-xla v0.4.6",
 			"go.mod requires github.com/gomlx/go-xla v0.4.6"},
 	} {
