@@ -34,12 +34,10 @@ jupyter notebook --no-browser --ip=127.0.0.1 --port="$port" --port-retries=0 \
 	--NotebookApp.token='' --NotebookApp.password='' "${root_flag[@]}" \
 	--notebook-dir="$notebook_dir" >"$log" 2>&1 &
 server=$!
+# shellcheck source=stop.sh
+. "$(dirname "${BASH_SOURCE[0]}")/stop.sh"
 stop_server() {
-	if kill -0 "$server" 2>/dev/null; then
-		kill -TERM "$server" 2>/dev/null || true
-		for _ in $(seq 50); do kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$server" 2>/dev/null || true
-	fi
+	stop_process "$server"
 	rm -f "$log"
 }
 trap stop_server EXIT

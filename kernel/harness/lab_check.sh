@@ -52,12 +52,10 @@ JUPYTER_DATA_DIR="$out/jupyter" JUPYTER_CONFIG_DIR="$out/config" JUPYTERLAB_SETT
 	--IdentityProvider.token="$token" --ServerApp.root_dir="$work" \
 	--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate >"$log" 2>&1 &
 server=$!
+# shellcheck source=stop.sh
+. "$(dirname "${BASH_SOURCE[0]}")/stop.sh"
 stop_server() {
-	if kill -0 "$server" 2>/dev/null; then
-		kill -TERM "$server" 2>/dev/null || true
-		for _ in $(seq 50); do kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$server" 2>/dev/null || true
-	fi
+	stop_process "$server"
 }
 trap stop_server EXIT
 
