@@ -25,26 +25,19 @@ func (q SampleQuality) String() string {
 
 // EvaluateSamples measures n generated images (NHWC [n, height, width, channels], values in
 // [-1, 1], as a tanh generator produces them) against the first nReal images of real with the
-// evaluator e. Images of another size than the evaluator's 28x28x1 (the 64x64 DCGAN's) are resized
-// bilinearly after quantisation to 8 bits, the form the real images have.
+// evaluator e. Images of another size than the evaluator's 28x28 (the 64x64 DCGAN's) are resized
+// bilinearly after quantisation to 8 bits, the form the real images have. Judge adds the
+// Inception Score, KID, precision and recall and the real-data floor.
 func EvaluateSamples(e *Evaluator, samples []float32, n, height, width, channels int, real *data.Set, nReal int) (SampleQuality, error) {
-	if len(samples) != n*height*width*channels || n <= 0 {
-		return SampleQuality{}, fmt.Errorf("metrics: %d sample values for %d images of %dx%dx%d", len(samples), n, height, width, channels)
-	}
 	if channels != real.Channels {
 		return SampleQuality{}, fmt.Errorf("metrics: samples have %d channels, the real %s images %d", channels, real.Name, real.Channels)
 	}
 	if nReal > real.N {
 		nReal = real.N
 	}
-	if height != real.Height || width != real.Width {
-		pixels := make([]uint8, len(samples))
-		for i, v := range samples {
-			pixels[i] = uint8(min(max((v+1)*127.5+0.5, 0), 255))
-		}
-		resized := (&data.Set{Images: pixels, Labels: make([]uint8, n), N: n, Height: height, Width: width, Channels: channels}).
-			Resize(real.Height, real.Width)
-		samples = resized.Float32(data.RangeMinusOneOne)
+	samples, err := evaluatorImages(samples, n, height, width, channels)
+	if err != nil {
+		return SampleQuality{}, err
 	}
 	first := make([]int, nReal)
 	for i := range first {

@@ -7,6 +7,7 @@ import (
 	"image"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/advlab/advlab/lib/data"
@@ -36,11 +37,16 @@ type ganMetrics struct {
 	ClassesCovered  *int     `json:"classes_covered"`
 	ClassKL         *float64 `json:"class_kl"`
 	ClassHistogram  []int    `json:"class_histogram,omitempty"`
-	FinalDLoss      float64  `json:"final_d_loss"`
-	FinalGLoss      float64  `json:"final_g_loss"`
+	// Quality is the final judgement on -fid-samples images (at most half the test split a side)
+	// against the real-data floor, and Recognisable whether it passes metrics.Recognisable.
+	Quality      *metrics.Quality `json:"quality,omitempty"`
+	Recognisable *bool            `json:"recognisable,omitempty"`
+	FinalDLoss   float64          `json:"final_d_loss"`
+	FinalGLoss   float64          `json:"final_g_loss"`
 	// Evaluations are the periodic measurements of -eval-every.
 	Evaluations []ganEvaluation `json:"evaluations,omitempty"`
-	// TargetReached is the first evaluation with FID <= -fid-target and every class covered.
+	// TargetReached is the first evaluation that met the stopping rule: the quality bar
+	// (-until recognisable) or FID <= -fid-target with every class covered.
 	TargetReached *ganEvaluation `json:"target_reached,omitempty"`
 }
 
@@ -53,6 +59,13 @@ type ganEvaluation struct {
 	Samples        int     `json:"samples"`
 	ClassesCovered int     `json:"classes_covered"`
 	ClassKL        float64 `json:"class_kl"`
+	InceptionScore float64 `json:"inception_score"`
+	KID            float64 `json:"kid"`
+	KIDSE          float64 `json:"kid_se"`
+	Precision      float64 `json:"precision"`
+	Recall         float64 `json:"recall"`
+	// Recognisable is whether this evaluation passed metrics.Recognisable.
+	Recognisable bool `json:"recognisable"`
 }
 
 func runTrainGAN(args []string) error {
@@ -70,13 +83,14 @@ func runTrainGAN(args []string) error {
 	fidSamples := fs.Int("fid-samples", 10000, "generated images for FID and class coverage (0 skips the evaluation)")
 	lr := fs.Float64("lr", 0, "learning rate of both networks (0: the architecture's default)")
 	beta1 := fs.Float64("beta1", 0, "Adam β1 of both networks (0: the architecture's default; DCGAN uses 0.5)")
-	evalEvery := fs.Int("eval-every", 0, "measure FID and class coverage every N steps during training (0: only at the end)")
-	evalSamples := fs.Int("eval-samples", 2000, "generated images per periodic evaluation")
-	fidTarget := fs.Float64("fid-target", 0, "with -eval-every: stop once FID <= this and all 10 classes are covered (0: never stop early)")
+	evalEvery := fs.Int("eval-every", 0, "measure the samples' quality (Inception Score, KID, precision, recall, FID, classes) every N steps during training (0: only at the end)")
+	evalSamples := fs.Int("eval-samples", 2000, "generated images per periodic evaluation (at most half the test split: the other half is the real-data floor)")
+	until := fs.String("until", "steps", "with -eval-every: steps (run every step) or recognisable (stop at the first evaluation that passes the quality bar: 10 classes, KID within 2x the real floor, precision >= 0.7, Inception Score >= 90% of the real)")
+	fidTarget := fs.Float64("fid-target", 0, "with -eval-every: stop once FID <= this and all 10 classes are covered (0: off; the older, laxer rule than -until recognisable)")
 	devices := devicesFlag(fs)
 	if err := parseOptions(fs, args, atLeast("steps", 0), atLeast("batch", 1), atLeast("snapshot-every", 0),
-		atLeast("checkpoint-every", 0), atLeast("fid-samples", 2).orZero("no evaluation"), above("lr", 0).orZero("the architecture's default"),
-		within("beta1", 0, 1, true, true).orZero("the architecture's default"), atLeast("eval-every", 0), atLeast("eval-samples", 2),
+		atLeast("checkpoint-every", 0), atLeast("fid-samples", 100).orZero("no evaluation"), above("lr", 0).orZero("the architecture's default"),
+		within("beta1", 0, 1, true, true).orZero("the architecture's default"), atLeast("eval-every", 0), within("eval-samples", 100, 5000, false, false),
 		atLeast("fid-target", 0), atLeast("devices", 0)); err != nil {
 		return err
 	}
@@ -88,6 +102,12 @@ func runTrainGAN(args []string) error {
 	}
 	if *evalEvery > 0 && *dataset != "mnist" && *dataset != "fashion" {
 		return usageError("-eval-every needs an evaluator: -dataset mnist or fashion")
+	}
+	if *until != "steps" && *until != "recognisable" {
+		return usageError("-until %q: want steps or recognisable", *until)
+	}
+	if *until == "recognisable" && *evalEvery == 0 {
+		return usageError("-until recognisable needs -eval-every N: the bar is checked at each evaluation")
 	}
 
 	train, err := data.Load(*dataset, data.Train)
@@ -140,6 +160,8 @@ func runTrainGAN(args []string) error {
 	}
 	var evaluations []ganEvaluation
 	var reached *ganEvaluation
+	var evalErr error // an evaluation that failed while the run depends on it (-until recognisable)
+	judges := &ganJudges{dataset: *dataset}
 	var evalTime time.Duration
 	start := time.Now()
 	trainCtx, stopTraining := context.WithCancel(ctx)
@@ -154,18 +176,31 @@ func runTrainGAN(args []string) error {
 				return
 			}
 			evalStart := time.Now()
-			quality, err := evaluateGAN(trainer, *dataset, *evalSamples)
+			quality, err := judges.judge(trainer, *evalSamples)
 			evalTime += time.Since(evalStart)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "evaluation:", err)
+				if *until == "recognisable" {
+					evalErr = err
+					stopTraining()
+				}
 				return
 			}
-			e := ganEvaluation{Step: m.Step, TrainSeconds: (time.Since(start) - evalTime).Seconds(), FID: quality.FID,
-				Samples: quality.Generated, ClassesCovered: quality.Coverage.ClassesCovered, ClassKL: quality.Coverage.KLFromUniform}
+			g := quality.Generated
+			pass, lines := metrics.Recognisable.Check(quality)
+			e := ganEvaluation{Step: m.Step, TrainSeconds: (time.Since(start) - evalTime).Seconds(), FID: g.FID,
+				Samples: g.Images, ClassesCovered: g.Coverage.ClassesCovered, ClassKL: g.Coverage.KLFromUniform,
+				InceptionScore: g.IS, KID: g.KID.KID, KIDSE: g.KID.SE, Precision: g.PR.Precision, Recall: g.PR.Recall, Recognisable: pass}
 			evaluations = append(evaluations, e)
-			fmt.Fprintf(os.Stderr, "\nstep %d (%s): FID %.2f on %d samples, %d/10 classes, class KL %.3f\n",
-				e.Step, trainingTime(e.TrainSeconds, startStep), e.FID, e.Samples, e.ClassesCovered, e.ClassKL)
-			if reached == nil && *fidTarget > 0 && e.FID <= *fidTarget && e.ClassesCovered == 10 {
+			verdict := "not yet recognisable"
+			if pass {
+				verdict = "recognisable"
+			}
+			fmt.Fprintf(os.Stderr, "\nstep %d (%s): %s on %d samples (IS %.2f, KID %.4f, precision %.2f, recall %.2f, FID %.2f, %d/10 classes)\n  %s\n",
+				e.Step, trainingTime(e.TrainSeconds, startStep), verdict, e.Samples, e.InceptionScore, e.KID, e.Precision, e.Recall,
+				e.FID, e.ClassesCovered, strings.Join(lines, "\n  "))
+			if reached == nil && ((*until == "recognisable" && pass) ||
+				(*fidTarget > 0 && e.FID <= *fidTarget && e.ClassesCovered == 10)) {
 				reached = &e
 				stopTraining()
 			}
@@ -187,6 +222,9 @@ func runTrainGAN(args []string) error {
 	if err := writeGANCurves(*out, trainer.History(), frames); err != nil {
 		return err
 	}
+	if evalErr != nil {
+		return fmt.Errorf("-until recognisable: the quality evaluation failed, so the bar cannot be checked (the checkpoint is kept; rerun with -resume): %w", evalErr)
+	}
 	if trainErr != nil && !(reached != nil && errors.Is(trainErr, context.Canceled) && ctx.Err() == nil) {
 		return session.interrupted(trainErr)
 	}
@@ -201,15 +239,22 @@ func runTrainGAN(args []string) error {
 		result.ImagesPerSecond = float64(done*cfg.BatchSize*cfg.DSteps) / seconds
 	}
 	if *fidSamples > 0 && (*dataset == "mnist" || *dataset == "fashion") {
-		report, err := evaluateGAN(trainer, *dataset, *fidSamples)
+		report, err := judges.evaluate(trainer, *fidSamples)
 		if err != nil {
 			return err
 		}
 		result.FID, result.FIDSamples = &report.FID, *fidSamples
 		result.ClassesCovered, result.ClassKL, result.ClassHistogram = &report.Coverage.ClassesCovered,
 			&report.Coverage.KLFromUniform, report.Coverage.Histogram
-		fmt.Fprintf(os.Stderr, "FID %.2f on %d samples; %d/10 classes covered, class KL %.3f\n",
-			report.FID, *fidSamples, report.Coverage.ClassesCovered, report.Coverage.KLFromUniform)
+		fmt.Fprintf(os.Stderr, "FID %.2f on %d samples against the %d test images; %d/10 classes covered, class KL %.3f\n",
+			report.FID, *fidSamples, report.Real, report.Coverage.ClassesCovered, report.Coverage.KLFromUniform)
+		quality, err := judges.judge(trainer, min(*fidSamples, judges.test.N/2))
+		if err != nil {
+			return err
+		}
+		pass, lines := metrics.Recognisable.Check(quality)
+		result.Quality, result.Recognisable = &quality, &pass
+		fmt.Fprintf(os.Stderr, "%s  %s\n", quality, strings.Join(lines, "\n  "))
 	}
 	return session.writeMetrics(result)
 }
@@ -259,15 +304,36 @@ func writeGANCurves(dir string, history []gan.StepMetrics, frames []image.Image)
 	return nil
 }
 
-// evaluateGAN measures n samples of the trained generator against the dataset's test split with
-// the committed (or cached) evaluator.
-func evaluateGAN(trainer *gan.Trainer, dataset string, n int) (metrics.SampleQuality, error) {
-	evaluator, err := metrics.LoadEvaluator(dataset)
-	if err != nil {
-		return metrics.SampleQuality{}, err
+// ganJudges holds what the evaluations of one run share: the dataset's evaluator, its test split
+// and a judge (with its real-data floor, computed once) per sample size.
+type ganJudges struct {
+	dataset   string
+	evaluator *metrics.Evaluator
+	test      *data.Set
+	bySize    map[int]*metrics.Judge
+}
+
+// load loads the committed (or cached) evaluator and the test split on first use.
+func (j *ganJudges) load() error {
+	if j.evaluator != nil {
+		return nil
 	}
-	test, err := data.Load(dataset, data.Test)
+	evaluator, err := metrics.LoadEvaluator(j.dataset)
 	if err != nil {
+		return err
+	}
+	test, err := data.Load(j.dataset, data.Test)
+	if err != nil {
+		return err
+	}
+	j.evaluator, j.test, j.bySize = evaluator, test, map[int]*metrics.Judge{}
+	return nil
+}
+
+// evaluate measures the FID and class coverage of n samples of the generator against the whole
+// test split.
+func (j *ganJudges) evaluate(trainer *gan.Trainer, n int) (metrics.SampleQuality, error) {
+	if err := j.load(); err != nil {
 		return metrics.SampleQuality{}, err
 	}
 	samples, err := trainer.SampleRandom(n, 12345)
@@ -275,5 +341,27 @@ func evaluateGAN(trainer *gan.Trainer, dataset string, n int) (metrics.SampleQua
 		return metrics.SampleQuality{}, err
 	}
 	h, w, c := trainer.Shape()
-	return metrics.EvaluateSamples(evaluator, samples, n, h, w, c, test, test.N)
+	return metrics.EvaluateSamples(j.evaluator, samples, n, h, w, c, j.test, j.test.N)
+}
+
+// judge measures n samples of the generator with every quality measure, beside the real-data
+// floor of n test images.
+func (j *ganJudges) judge(trainer *gan.Trainer, n int) (metrics.Quality, error) {
+	if err := j.load(); err != nil {
+		return metrics.Quality{}, err
+	}
+	judge := j.bySize[n]
+	if judge == nil {
+		var err error
+		if judge, err = metrics.NewJudge(j.evaluator, j.test, n); err != nil {
+			return metrics.Quality{}, err
+		}
+		j.bySize[n] = judge
+	}
+	samples, err := trainer.SampleRandom(n, 12345)
+	if err != nil {
+		return metrics.Quality{}, err
+	}
+	h, w, c := trainer.Shape()
+	return judge.Measure(samples, n, h, w, c)
 }
