@@ -235,6 +235,10 @@ if os.environ["GOEXPERIMENT_VALUE"]:
     env["GOEXPERIMENT"] = os.environ["GOEXPERIMENT_VALUE"]
 else:
     env.pop("GOEXPERIMENT", None)
+# Cells link without the symbol table and DWARF (-s implies -w): a cell importing advlab links in
+# about half the time (a 25 MB binary in 3.0 s, 18 MB in 1.6 s on 2 cores). Panics keep their file
+# and line numbers (those come from the pcln table, which stays). A GOFLAGS of the user's wins.
+env["GOFLAGS"] = os.environ.get("GOFLAGS") or "-ldflags=-s"
 spec["env"] = env
 spec["display_name"] = "Go (gonb)"
 with open(path, "w") as f:

@@ -259,6 +259,20 @@ func TestVAALRoundWorkload(t *testing.T) {
 	}
 }
 
+func TestDescribeNotebookStages(t *testing.T) {
+	latency := `{"notebook": "00_setup.ipynb", "kernel_start_seconds": 0.43,
+		"cells": [{"label": "cell 1", "seconds": 1.36}, {"label": "cell 2", "seconds": 1.35}],
+		"gonb_stages": [{"label": "cell 2", "stages": {"to the kernel": 0.002, "parse": 0.001, "goimports": 0.166, "go build": 1.03, "run": 0.032}}],
+		"gonb_stages_without_goflags": [{"label": "cell 2", "stages": {"goimports": 0.213, "go build": 2.061, "run": 0.039}}]}`
+	got := describeNotebook(json.RawMessage(latency))
+	for _, want := range []string{"00_setup.ipynb, warm: kernel start 0.4s; cell 1 1.4s; cell 2 1.4s",
+		"GoNB stages of cell 2: goimports 0.17s, go build 1.03s (2.06s without the kernel's GOFLAGS=-ldflags=-s), run 0.03s"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("describeNotebook = %q, want it to contain %q", got, want)
+		}
+	}
+}
+
 func TestDescribeJupyterLab(t *testing.T) {
 	latency := `{"measured": "2026-12-06T19:55:30Z", "ui": "JupyterLab", "cells": [],
 		"firstAdvlabCell": {"toOutput": 2.81, "toEnd": 2.82},

@@ -252,6 +252,8 @@ func describeNotebook(raw json.RawMessage) string {
 			Seconds float64 `json:"seconds"`
 			Label   string  `json:"label"`
 		} `json:"cells"`
+		Stages        []notebookStages `json:"gonb_stages"`
+		StagesPlainLD []notebookStages `json:"gonb_stages_without_goflags"`
 	}
 	if err := json.Unmarshal(raw, &n); err != nil {
 		return "unreadable: " + err.Error()
@@ -263,7 +265,24 @@ func describeNotebook(raw json.RawMessage) string {
 	for _, c := range n.Cells {
 		parts = append(parts, fmt.Sprintf("%s %.1fs", c.Label, c.Seconds))
 	}
+	// GoNB's stages of the first cell that went through the Go pipeline (the cell importing advlab).
+	if len(n.Stages) > 0 {
+		c := n.Stages[0]
+		line := fmt.Sprintf("GoNB stages of %s: goimports %.2fs, go build %.2fs", c.Label, c.Stages["goimports"], c.Stages["go build"])
+		for _, plain := range n.StagesPlainLD {
+			if plain.Label == c.Label {
+				line += fmt.Sprintf(" (%.2fs without the kernel's GOFLAGS=-ldflags=-s)", plain.Stages["go build"])
+			}
+		}
+		parts = append(parts, line+fmt.Sprintf(", run %.2fs", c.Stages["run"]))
+	}
 	return strings.Join(parts, "; ")
+}
+
+// notebookStages is one cell's time per GoNB stage, from notebook_latency.py.
+type notebookStages struct {
+	Label  string             `json:"label"`
+	Stages map[string]float64 `json:"stages"`
 }
 
 // describeJupyterLab summarises kernel/harness/lab_check.sh's latency.json in one line.
