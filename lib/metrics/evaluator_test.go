@@ -161,6 +161,27 @@ func TestClassifyAndFeaturesBatching(t *testing.T) {
 	}
 }
 
+// committedWithMNISTTest returns the committed MNIST evaluator and the cached MNIST test split;
+// without them the test is skipped, or fails under CI (see testenv.Missing), naming what.
+func committedWithMNISTTest(t *testing.T, what string) (*Evaluator, *data.Set) {
+	t.Helper()
+	eval := committedOrSkip(t, "mnist")
+	test := cachedMNISTTest(t)
+	if test == nil {
+		testenv.Missing(t, "skipping %s: MNIST is not in the data cache (run `advlab data fetch mnist`)", what)
+	}
+	return eval, test
+}
+
+// noiseImages returns n images of Gaussian noise N(0, 0.5²) clipped to [-1, 1].
+func noiseImages(rng *rand.Rand, n int) []float32 {
+	noise := make([]float32, n*ImageSize)
+	for i := range noise {
+		noise[i] = float32(math.Max(-1, math.Min(1, 0.5*rng.NormFloat64())))
+	}
+	return noise
+}
+
 // committedOrSkip loads the committed evaluator for dataset, or skips when none is committed.
 func committedOrSkip(t *testing.T, dataset string) *Evaluator {
 	t.Helper()
@@ -217,11 +238,7 @@ func TestCommittedEvaluators(t *testing.T) {
 // TestFIDReferencesOnMNIST checks the FID scale documented on FID with 1,000 real test digits:
 // other real digits are close, noise is far, and the real digits cover all ten classes.
 func TestFIDReferencesOnMNIST(t *testing.T) {
-	eval := committedOrSkip(t, "mnist")
-	test := cachedMNISTTest(t)
-	if test == nil {
-		testenv.Missing(t, "skipping the FID reference check: MNIST is not in the data cache (run `advlab data fetch mnist`)")
-	}
+	eval, test := committedWithMNISTTest(t, "the FID reference check")
 	const n = 1000
 	pixels := test.Float32(data.RangeMinusOneOne)
 	first, second := pixels[:n*ImageSize], pixels[n*ImageSize:2*n*ImageSize]
@@ -229,11 +246,7 @@ func TestFIDReferencesOnMNIST(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(1, 1))
-	noise := make([]float32, n*ImageSize)
-	for i := range noise {
-		noise[i] = float32(math.Max(-1, math.Min(1, 0.5*rng.NormFloat64())))
-	}
+	noise := noiseImages(rand.New(rand.NewPCG(1, 1)), n)
 	noiseFID, err := FID(eval, first, n, noise, n)
 	if err != nil {
 		t.Fatal(err)

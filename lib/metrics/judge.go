@@ -94,7 +94,8 @@ func ratio(a, b float64) string {
 }
 
 // String formats the judgement as a small table: each measure for the generated images, the
-// real floor, and their ratio.
+// real floor, and their ratio (for KID, the ratio to the floor counted as at least its standard
+// error, as Bar.KIDLimit counts it).
 func (q Quality) String() string {
 	g, f := q.Generated, q.Floor
 	var b strings.Builder

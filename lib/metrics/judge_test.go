@@ -215,11 +215,7 @@ func TestBarCheck(t *testing.T) {
 // real digits pass the bar against the floor (and their ratios are near 1); Gaussian noise,
 // digits of one class and heavily blurred digits do not.
 func TestJudgeOnMNIST(t *testing.T) {
-	eval := committedOrSkip(t, "mnist")
-	test := cachedMNISTTest(t)
-	if test == nil {
-		testenv.Missing(t, "skipping the quality bar check: MNIST is not in the data cache (run `advlab data fetch mnist`)")
-	}
+	eval, test := committedWithMNISTTest(t, "the quality bar check")
 	train, err := data.LoadWith("mnist", data.Train, data.FetchOptions{Offline: true})
 	if err != nil {
 		testenv.Missing(t, "skipping the quality bar check: MNIST's training split is not in the data cache (%v)", err)
@@ -241,10 +237,7 @@ func TestJudgeOnMNIST(t *testing.T) {
 	sample := func(set *data.Set) []float32 {
 		return set.Subset(rng.Perm(set.N)[:n]).Float32(data.RangeMinusOneOne)
 	}
-	noise := make([]float32, n*ImageSize)
-	for i := range noise {
-		noise[i] = float32(math.Max(-1, math.Min(1, 0.5*rng.NormFloat64())))
-	}
+	noise := noiseImages(rng, n)
 	ones := train.Classes(1)
 	blurred := sample(train)
 	boxBlur(blurred, n, 3) // a 7x7 box: strokes smeared into blobs

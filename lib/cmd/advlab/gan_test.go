@@ -1,0 +1,52 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/advlab/advlab/internal/testenv"
+	"github.com/advlab/advlab/lib/data"
+)
+
+// TestTrainGANJudgesEachEvaluation: with -eval-every and -until recognisable, every evaluation
+// records the Inception Score, KID, precision and recall and the bar's verdict, an untrained MLP
+// GAN does not pass it (so the run goes to its last step), and metrics.json carries the final
+// judgement beside the real-data floor.
+func TestTrainGANJudgesEachEvaluation(t *testing.T) {
+	for _, split := range []data.Split{data.Train, data.Test} {
+		if _, err := data.LoadWith("mnist", split, data.FetchOptions{Offline: true}); err != nil {
+			testenv.Missing(t, "MNIST is not in the data cache, skipping the judged training run: %v", err)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	if err := runTrain([]string{"gan", "-arch", "mlp", "-steps", "4", "-eval-every", "2", "-eval-samples", "100",
+		"-fid-samples", "200", "-until", "recognisable", "-snapshot-every", "0", "-out", dir}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "metrics.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m ganMetrics
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Steps != 4 || len(m.Evaluations) != 2 || m.TargetReached != nil {
+		t.Fatalf("steps %d, %d evaluations, target %v: want 4 steps, 2 evaluations and no target reached", m.Steps, len(m.Evaluations), m.TargetReached)
+	}
+	for _, e := range m.Evaluations {
+		if e.Samples != 100 || e.InceptionScore < 1 || e.InceptionScore > 10 || e.Precision < 0 || e.Precision > 1 ||
+			e.Recall < 0 || e.Recall > 1 || e.KID <= 0 || e.KIDSE <= 0 || e.Recognisable {
+			t.Errorf("evaluation at step %d out of range or passing: %+v", e.Step, e)
+		}
+	}
+	if m.Quality == nil || m.Recognisable == nil || *m.Recognisable {
+		t.Fatalf("final judgement %v, recognisable %v: want a failing judgement", m.Quality, m.Recognisable)
+	}
+	g, f := m.Quality.Generated, m.Quality.Floor
+	if g.Images != 200 || f.Images != 200 || f.IS < 5 || f.PR.Precision < 0.6 || f.Coverage.ClassesCovered != 10 || g.KID.KID < 10*f.KID.KID {
+		t.Errorf("final judgement of noise-like samples against the floor is off: generated %+v, floor %+v", g, f)
+	}
+}
