@@ -111,6 +111,31 @@ func (q Quality) String() string {
 	return b.String()
 }
 
+// Markdown formats the judgement for a notebook: the verdict of bar on one line, then a table of
+// each measure for the generated images, the real-data floor and what the bar asks.
+func (q Quality) Markdown(bar Bar) string {
+	g, f := q.Generated, q.Floor
+	pass, _ := bar.Check(q)
+	verdict := "not yet recognisable"
+	if pass {
+		verdict = "recognisable"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "**%s** by the bar (%d generated %s images against %d real ones, and the real-data floor: %d other real ones)\n\n",
+		verdict, g.Images, q.Dataset, g.Images, f.Images)
+	b.WriteString("| measure | generated | real-data floor | the bar asks |\n|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| Inception Score (higher is better, at most 10) | %.2f ± %.2f | %.2f ± %.2f | >= %.2f (%.0f%% of the real) |\n",
+		g.IS, g.ISStd, f.IS, f.ISStd, bar.ISFraction*f.IS, 100*bar.ISFraction)
+	fmt.Fprintf(&b, "| KID (lower is better) | %.4f ± %.4f | %.4f ± %.4f | <= %.4f (%gx the floor) |\n",
+		g.KID.KID, g.KID.SE, f.KID.KID, f.KID.SE, bar.KIDLimit(f.KID), bar.KIDFactor)
+	fmt.Fprintf(&b, "| precision | %.2f | %.2f | >= %.2f |\n", g.PR.Precision, f.PR.Precision, bar.MinPrecision)
+	fmt.Fprintf(&b, "| recall | %.2f | %.2f | — |\n", g.PR.Recall, f.PR.Recall)
+	fmt.Fprintf(&b, "| FID on the evaluator's features | %.1f | %.1f | — |\n", g.FID, f.FID)
+	fmt.Fprintf(&b, "| classes covered | %d of %d | %d of %d | %d |\n", g.Coverage.ClassesCovered, len(g.Coverage.Histogram),
+		f.Coverage.ClassesCovered, len(f.Coverage.Histogram), bar.Classes)
+	return b.String()
+}
+
 // judgedImages is what a judge keeps of a set of images: the evaluator's outputs.
 type judgedImages struct {
 	features, probs []float32

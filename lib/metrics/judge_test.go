@@ -206,6 +206,18 @@ func TestBarCheck(t *testing.T) {
 			t.Errorf("%s: pass %v with %d missed criteria, want fail with 1: %q", name, pass, missed, lines)
 		}
 	}
+	md := Quality{Dataset: "mnist", Generated: good, Floor: floor}.Markdown(Recognisable)
+	for _, want := range []string{"**recognisable** by the bar", "| KID (lower is better) | 0.0019 ± 0.0000 | 0.0010 ± 0.0002 | <= 0.0020 (2x the floor) |",
+		"| Inception Score (higher is better, at most 10) | 8.20 ± 0.00 | 9.00 ± 0.00 | >= 8.10 (90% of the real) |", "| precision | 0.75 | 0.80 | >= 0.70 |"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("Markdown lacks %q:\n%s", want, md)
+		}
+	}
+	bad := good
+	bad.IS = 1
+	if md := (Quality{Generated: bad, Floor: floor}).Markdown(Recognisable); !strings.Contains(md, "**not yet recognisable**") {
+		t.Errorf("Markdown of a failing report:\n%s", md)
+	}
 	if got := Recognisable.KIDLimit(KIDResult{KID: -0.0001, SE: 0.0003}); !near(got, 0.0006, 1e-12) {
 		t.Errorf("KID limit of a floor below its noise = %g, want 2 × SE = 0.0006", got)
 	}
