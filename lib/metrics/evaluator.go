@@ -152,10 +152,23 @@ func (e *Evaluator) run(images []float32, n int, consume func(start, count int, 
 // class probabilities [n, 10] (flat, row after row). images is flat NHWC [n, 28, 28, 1] with
 // values in [-1, 1].
 func (e *Evaluator) Classify(images []float32, n int) (labels []int, probs []float32, err error) {
+	labels, probs, _, err = e.classify(images, n, false)
+	return labels, probs, err
+}
+
+// classify is Classify, and also Features in the same pass over the images when withFeatures is
+// set.
+func (e *Evaluator) classify(images []float32, n int, withFeatures bool) (labels []int, probs, features []float32, err error) {
 	labels = make([]int, n)
 	probs = make([]float32, n*NumClasses)
-	err = e.run(images, n, func(start, count int, p, _ []float32) {
+	if withFeatures {
+		features = make([]float32, n*FeatureSize)
+	}
+	err = e.run(images, n, func(start, count int, p, f []float32) {
 		copy(probs[start*NumClasses:], p)
+		if withFeatures {
+			copy(features[start*FeatureSize:], f)
+		}
 		for i := range count {
 			row := p[i*NumClasses : (i+1)*NumClasses]
 			best := 0
@@ -168,9 +181,9 @@ func (e *Evaluator) Classify(images []float32, n int) (labels []int, probs []flo
 		}
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return labels, probs, nil
+	return labels, probs, features, nil
 }
 
 // Features returns the penultimate-layer features of the n images, [n, FeatureSize] flat (row

@@ -158,7 +158,6 @@ type Judge struct {
 
 	reference judgedImages
 	floor     QualityReport
-	classes   int
 }
 
 // minJudgeImages is the smallest sample a judge takes: ten images per Inception Score split.
@@ -183,10 +182,7 @@ func NewJudge(e *Evaluator, real *data.Set, n int) (*Judge, error) {
 		return nil, fmt.Errorf("metrics: the evaluator reads 28x28x1 images, %s has %dx%dx%d", real.Name, real.Height, real.Width, real.Channels)
 	}
 	order := rand.New(rand.NewPCG(judgeSeed, uint64(real.N))).Perm(real.N)
-	j := &Judge{Evaluator: e, Dataset: real.Name, Images: n, classes: max(len(real.ClassNames), NumClasses)}
-	if len(real.ClassNames) == 0 {
-		j.classes = NumClasses
-	}
+	j := &Judge{Evaluator: e, Dataset: real.Name, Images: n}
 	var err error
 	if j.reference, err = j.judge(real.Subset(order[:n]).Float32(data.RangeMinusOneOne)); err != nil {
 		return nil, err
@@ -208,10 +204,7 @@ func (j *Judge) Floor() QualityReport { return j.floor }
 func (j *Judge) judge(images []float32) (judgedImages, error) {
 	var out judgedImages
 	var err error
-	if out.labels, out.probs, err = j.Evaluator.Classify(images, j.Images); err != nil {
-		return out, err
-	}
-	if out.features, err = j.Evaluator.Features(images, j.Images); err != nil {
+	if out.labels, out.probs, out.features, err = j.Evaluator.classify(images, j.Images, true); err != nil {
 		return out, err
 	}
 	if !isFinite(out.features) || !isFinite(out.probs) {
@@ -223,7 +216,7 @@ func (j *Judge) judge(images []float32) (judgedImages, error) {
 
 // report measures judged images against the reference sample.
 func (j *Judge) report(x judgedImages) (QualityReport, error) {
-	r := QualityReport{Images: j.Images, Coverage: Coverage(x.labels, j.classes, DefaultMinFraction)}
+	r := QualityReport{Images: j.Images, Coverage: Coverage(x.labels, NumClasses, DefaultMinFraction)}
 	var err error
 	if r.IS, r.ISStd, err = InceptionScore(x.probs, j.Images, NumClasses, DefaultISSplits); err != nil {
 		return r, err

@@ -176,7 +176,7 @@ func runTrainGAN(args []string) error {
 				return
 			}
 			evalStart := time.Now()
-			quality, err := judges.judge(trainer, *evalSamples)
+			quality, err := judges.judge(trainer, *evalSamples, nil)
 			evalTime += time.Since(evalStart)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "evaluation:", err)
@@ -239,7 +239,11 @@ func runTrainGAN(args []string) error {
 		result.ImagesPerSecond = float64(done*cfg.BatchSize*cfg.DSteps) / seconds
 	}
 	if *fidSamples > 0 && (*dataset == "mnist" || *dataset == "fashion") {
-		report, err := judges.evaluate(trainer, *fidSamples)
+		samples, err := trainer.SampleRandom(*fidSamples, sampleSeed)
+		if err != nil {
+			return err
+		}
+		report, err := judges.evaluate(trainer, *fidSamples, samples)
 		if err != nil {
 			return err
 		}
@@ -248,7 +252,8 @@ func runTrainGAN(args []string) error {
 			&report.Coverage.KLFromUniform, report.Coverage.Histogram
 		fmt.Fprintf(os.Stderr, "FID %.2f on %d samples against the %d test images; %d/10 classes covered, class KL %.3f\n",
 			report.FID, *fidSamples, report.Real, report.Coverage.ClassesCovered, report.Coverage.KLFromUniform)
-		quality, err := judges.judge(trainer, min(*fidSamples, judges.test.N/2))
+		// The judge takes the first of the same samples (at most half the test split a side).
+		quality, err := judges.judge(trainer, min(*fidSamples, judges.test.N/2), samples)
 		if err != nil {
 			return err
 		}
@@ -330,14 +335,13 @@ func (j *ganJudges) load() error {
 	return nil
 }
 
+// sampleSeed is the noise seed of the generated images every evaluation measures.
+const sampleSeed = 12345
+
 // evaluate measures the FID and class coverage of n samples of the generator against the whole
 // test split.
-func (j *ganJudges) evaluate(trainer *gan.Trainer, n int) (metrics.SampleQuality, error) {
+func (j *ganJudges) evaluate(trainer *gan.Trainer, n int, samples []float32) (metrics.SampleQuality, error) {
 	if err := j.load(); err != nil {
-		return metrics.SampleQuality{}, err
-	}
-	samples, err := trainer.SampleRandom(n, 12345)
-	if err != nil {
 		return metrics.SampleQuality{}, err
 	}
 	h, w, c := trainer.Shape()
@@ -345,8 +349,8 @@ func (j *ganJudges) evaluate(trainer *gan.Trainer, n int) (metrics.SampleQuality
 }
 
 // judge measures n samples of the generator with every quality measure, beside the real-data
-// floor of n test images.
-func (j *ganJudges) judge(trainer *gan.Trainer, n int) (metrics.Quality, error) {
+// floor of n test images: the first n of samples, or n drawn here when samples is nil.
+func (j *ganJudges) judge(trainer *gan.Trainer, n int, samples []float32) (metrics.Quality, error) {
 	if err := j.load(); err != nil {
 		return metrics.Quality{}, err
 	}
@@ -358,10 +362,12 @@ func (j *ganJudges) judge(trainer *gan.Trainer, n int) (metrics.Quality, error) 
 		}
 		j.bySize[n] = judge
 	}
-	samples, err := trainer.SampleRandom(n, 12345)
-	if err != nil {
-		return metrics.Quality{}, err
-	}
 	h, w, c := trainer.Shape()
-	return judge.Measure(samples, n, h, w, c)
+	if samples == nil {
+		var err error
+		if samples, err = trainer.SampleRandom(n, sampleSeed); err != nil {
+			return metrics.Quality{}, err
+		}
+	}
+	return judge.Measure(samples[:n*h*w*c], n, h, w, c)
 }
