@@ -48,7 +48,7 @@ HARNESS_ENV := JUPYTER_DATA_DIR=$(HARNESS_JUPYTER) ADVLAB_SMOKE=$(ADVLAB_SMOKE) 
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 # The steps of `make test`, in order. Later checks (demo smoke runs, benchmarks) append themselves.
-TEST_STEPS := vet gotest notebooks browser-check
+TEST_STEPS := vet gotest notebooks browser-check peers-check
 
 .PHONY: help lab test vet gotest notebooks harness-selftest browser-check fuzz build onnx clean \
 	deps-jupyter deps-jupyterlab deps-gonb deps-browser kernelspec kernelspec-test warm data pjrt pjrt-optional \
@@ -219,7 +219,9 @@ fuzz: ## run each fuzz target (lib/data's parsers, lib/checkpoint's loader) for 
 
 # ---- Later targets (bench, demo, docker) go below; add demo smoke runs to TEST_STEPS ------------
 
-# `make bench`: advlab's training steps next to PyTorch's (docs/performance.md). BENCH_QUICK=1 is
+# `make bench`: advlab's training steps next to its peers' (docs/performance.md): PyTorch 2 eager and
+# torch.compile, TensorFlow 2, JAX/Flax, each from its pinned venv under build/peers (peers.sh;
+# Debian's PyTorch stands in where the pip one cannot be had). BENCH_QUICK=1 is
 # a smoke run (one step per column, no notebook timing). BENCH_BACKEND is the first column's
 # GOMLX_BACKEND (default go). BENCH_ALSO lists more GOMLX_BACKEND values
 # timed as extra columns (a column whose library is missing is reported as not run).
@@ -233,9 +235,18 @@ BENCH_FLAGS ?=
 # The first column is the embedded pure-Go backend; BENCH_ALSO adds XLA CPU and ONNX Runtime.
 BENCH_ENV := OMP_NUM_THREADS=$(shell nproc) OPENBLAS_NUM_THREADS=1 ADVLAB_CACHE=$(ADVLAB_CACHE) GOMLX_BACKEND=$(or $(BENCH_BACKEND),go)
 
-.PHONY: bench
-bench: build onnx pjrt-optional deps-jupyterlab deps-browser ## time DCGAN-28/64 and the VAE next to PyTorch (steps/s, images/s, % of matmul peak) into build/bench.json
-	@scripts/bench/deps.sh
+.PHONY: deps-peers bench
+deps-peers: ## install the benchmark's peers (PyTorch 2, TensorFlow 2, JAX/Flax; pinned) into build/peers
+	@scripts/bench/peers.sh
+
+# `make peers-check` (part of `make test`): one step of every workload in every peer and in
+# advlab (bench -quick -strict): a peer whose networks do not have advlab's matrix weights, or that
+# fails to run, fails the check; a peer the package index could not serve is reported and allowed.
+.PHONY: peers-check
+peers-check: build deps-peers
+	$(BENCH_ENV) bin/advlab bench -quick -also "" -strict -out $(BUILD)/peers-check.json
+
+bench: build onnx pjrt-optional deps-jupyterlab deps-browser deps-peers ## time DCGAN-28/64, the VAE and a VAAL round next to PyTorch 2 (eager, compile), TensorFlow 2 and JAX into build/bench.json
 	@mkdir -p $(BUILD)
 	@if [ "$(BENCH_QUICK)" != 1 ]; then $(MAKE) kernelspec-test; fi
 	@if [ "$(BENCH_QUICK)" = 1 ]; then \

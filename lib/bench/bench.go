@@ -40,6 +40,10 @@ type Workload struct {
 	Batch int `json:"batch"`
 	// FLOPs is the analytic FLOP count of one step (see flops.go).
 	FLOPs float64 `json:"flops"`
+	// Weights counts the matrix weights of each network ("generator", "discriminator"; "model"
+	// for the VAE); a peer's setup reports its own counts, and a cell whose networks differ is
+	// refused. Nil: not checked (the VAAL round).
+	Weights map[string]int `json:"weights,omitempty"`
 }
 
 // The VAAL round the "vaal" workload times: a fresh β-VAE and latent discriminator trained for
@@ -60,14 +64,18 @@ func Workloads() []Workload {
 	g64, d64 := DCGAN64Layers()
 	return []Workload{
 		{Name: "dcgan28", Title: "DCGAN-28 (TensorFlow tutorial), D step + G step, Adam", Batch: 64,
-			FLOPs: GANStepFLOPs(g28, d28, 64)},
+			FLOPs: GANStepFLOPs(g28, d28, 64), Weights: ganWeights(g28, d28)},
 		{Name: "dcgan64", Title: "DCGAN-64 (pytorch/examples, 1 channel), D step + G step, Adam", Batch: 64,
-			FLOPs: GANStepFLOPs(g64, d64, 64)},
+			FLOPs: GANStepFLOPs(g64, d64, 64), Weights: ganWeights(g64, d64)},
 		{Name: "vae", Title: "MLP VAE (pytorch/examples/vae), one Adam step", Batch: 128,
-			FLOPs: VAEStepFLOPs(MLPVAELayers(), 128)},
+			FLOPs: VAEStepFLOPs(MLPVAELayers(), 128), Weights: map[string]int{"model": totalWeights(MLPVAELayers())}},
 		{Name: "vaal", Title: fmt.Sprintf("one VAAL round: MLP β-VAE + latent D from scratch, %d iterations, D(μ) over %d images",
 			VAALIterations, VAALPool), Batch: 64, FLOPs: VAALRoundFLOPs(VAALIterations, 64, VAALPool)},
 	}
+}
+
+func ganWeights(generator, discriminator []Layer) map[string]int {
+	return map[string]int{"generator": totalWeights(generator), "discriminator": totalWeights(discriminator)}
 }
 
 // LookupWorkload returns the workload called name.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"maps"
 	"math"
 	"strings"
 	"testing"
@@ -76,6 +77,22 @@ func checkLayers(t *testing.T, store *model.Store, root string, layers []Layer) 
 }
 
 // TestLayersMatchModels ties the FLOP tables to lib/models' real networks.
+func TestWorkloadWeights(t *testing.T) {
+	// Hand-counted kernels: the tutorial's DCGAN-28 (dense 100→7·7·256, 5x5 transposed convs
+	// 256→128→64→1; 5x5 convs 1→64→128, dense 6272→1), pytorch/examples' DCGAN-64 (4x4 kernels),
+	// pytorch/examples' VAE (784-400-20-400-784 with the two 400→20 heads).
+	want := map[string]map[string]int{
+		"dcgan28": {"generator": 100*12544 + 25*256*128 + 25*128*64 + 25*64, "discriminator": 25*64 + 25*64*128 + 6272},
+		"dcgan64": {"generator": 16 * (100*512 + 512*256 + 256*128 + 128*64 + 64), "discriminator": 16 * (64 + 64*128 + 128*256 + 256*512 + 512)},
+		"vae":     {"model": 784*400 + 2*400*20 + 20*400 + 400*784},
+	}
+	for _, w := range Workloads() {
+		if !maps.Equal(w.Weights, want[w.Name]) {
+			t.Errorf("%s: weights %v, want %v", w.Name, w.Weights, want[w.Name])
+		}
+	}
+}
+
 func TestLayersMatchModels(t *testing.T) {
 	g28, d28 := DCGAN28Layers()
 	g64, d64 := DCGAN64Layers()
@@ -197,10 +214,10 @@ func TestServe(t *testing.T) {
 // scripts answering fixed timings), so that alternation, medians, ratios and the table are checked
 // without training anything.
 func TestRunWithFakeWorkers(t *testing.T) {
-	fake := func(step, matmul string) Column {
+	fake := func(step, matmul, generatorWeights string) Column {
 		script := `while read -r line; do case "$line" in
 *'"info"'*) echo 'advlab-bench {"ok":true,"info":{"backend":"fake"}}';;
-*'"setup"'*) echo 'noise a library printed'; echo 'advlab-bench {"ok":true,"seconds":[9]}';;
+*'"setup"'*) echo 'noise a library printed'; echo 'advlab-bench {"ok":true,"seconds":[9],"weights":{"generator":` + generatorWeights + `,"discriminator":212672}}';;
 *'"steps"'*) echo 'advlab-bench {"ok":true,"seconds":[` + step + `,` + step + `]}';;
 *'"matmul"'*) echo 'advlab-bench {"ok":true,"seconds":[` + matmul + `]}';;
 *'"release"'*) echo 'advlab-bench {"ok":true}';;
@@ -208,31 +225,51 @@ func TestRunWithFakeWorkers(t *testing.T) {
 esac; done`
 		return Column{Command: "/bin/sh", Args: []string{"-c", script}}
 	}
-	goColumn, torchColumn := fake("0.5", "0.25"), fake("0.25", "0.125")
-	goColumn.Name, torchColumn.Name, torchColumn.Torch = "advlab", "torch", true
+	// DCGAN-28's generator has 2,280,000 matrix weights (100·7·7·256 + 25·256·128 + 25·128·64 + 25·64).
+	goColumn, torchColumn, jaxColumn := fake("0.5", "0.25", "0"), fake("0.25", "0.125", "2280000"), fake("0.4", "0.125", "2280000")
+	goColumn.Name, torchColumn.Name, torchColumn.Peer = "advlab", "torch", true
+	jaxColumn.Name, jaxColumn.Peer = "jax", true
+	other := fake("0.1", "0.125", "2279999") // a faster peer timing a different generator
+	other.Name, other.Peer = "other", true
 	broken := Column{Name: "broken", Command: "/nonexistent/worker"}
-	report, err := Run(Options{Columns: []Column{goColumn, torchColumn, broken}, Workloads: []string{"dcgan28", "vaal"},
-		Rounds: 2, StepsPerBlock: 2, MatmulSize: 1024, MatmulRuns: 1, Log: io.Discard})
+	missing := Column{Name: "tf2", Peer: true, Command: "/nonexistent/python", Unavailable: "not installed: unreachable: index"}
+	report, err := Run(Options{Columns: []Column{goColumn, torchColumn, broken, jaxColumn, missing, other},
+		Workloads: []string{"dcgan28", "vaal"}, Rounds: 2, StepsPerBlock: 2, MatmulSize: 1024, MatmulRuns: 1, Log: io.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if report.Columns[2].Error == "" {
 		t.Error("the broken column has no error")
 	}
+	if got := report.Columns[4].Error; got != missing.Unavailable {
+		t.Errorf("the uninstalled peer's error is %q, want its reason %q", got, missing.Unavailable)
+	}
 	if got := report.Columns[0].Matmul.BestGFLOPs; math.Abs(got-MatmulFLOPs(1024)/0.25/1e9) > 1e-9 {
 		t.Errorf("matmul peak %g", got)
 	}
 	w := report.Workloads[0]
-	goResult, torchResult := w.Columns[0], w.Columns[1]
-	if len(goResult.Steps.Seconds) != 4 || goResult.FirstStepSeconds != 9 || goResult.RatioToTorch != 2 ||
-		goResult.ImagesPerSecond != 128 || torchResult.RatioToTorch != 0 {
-		t.Errorf("advlab column %+v (steps %+v), torch column %+v", goResult, goResult.Steps, torchResult)
+	goResult, torchResult, jaxResult := w.Columns[0], w.Columns[1], w.Columns[3]
+	// torch (0.25 s) is the faster peer: advlab's 0.5 s is 2x its time, jax's 0.4 s 1.6x.
+	if w.BestPeer != "torch" || len(goResult.Steps.Seconds) != 4 || goResult.FirstStepSeconds != 9 ||
+		goResult.RatioToBestPeer != 2 || goResult.ImagesPerSecond != 128 || torchResult.RatioToBestPeer != 1 ||
+		math.Abs(jaxResult.RatioToBestPeer-1.6) > 1e-12 {
+		t.Errorf("best peer %q; advlab column %+v (steps %+v), torch column %+v, jax column %+v", w.BestPeer,
+			goResult, goResult.Steps, torchResult, jaxResult)
+	}
+	if got := w.Columns[4].Error; !strings.Contains(got, "unreachable: index") {
+		t.Errorf("the uninstalled peer's cell says %q, want the reason", got)
+	}
+	if got := w.Columns[5]; got.Steps != nil || !strings.Contains(got.Error, "generator has 2279999 matrix weights, advlab's 2280000") {
+		t.Errorf("the peer with another generator was timed or not refused clearly: %+v", got)
+	}
+	if got := report.Workloads[1].Columns[5]; got.Steps == nil { // vaal: no weights to compare
+		t.Errorf("the VAAL round was not timed in the other peer: %+v", got)
 	}
 	var table strings.Builder
 	if err := report.WriteTable(&table); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"dcgan28", "2.00x", "vaal", "broken"} {
+	for _, want := range []string{"dcgan28", "2.00x", "1.00x (best peer)", "1.60x", "vaal", "broken", "not installed: unreachable"} {
 		if !strings.Contains(table.String(), want) {
 			t.Errorf("the table lacks %q:\n%s", want, table.String())
 		}

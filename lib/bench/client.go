@@ -15,8 +15,12 @@ import (
 type Column struct {
 	// Name labels the column in the report ("go", "torch", "go onnx:cpu", ...).
 	Name string `json:"name"`
-	// Torch marks the PyTorch column, the reference of the ratios.
-	Torch bool `json:"torch,omitempty"`
+	// Peer marks a column of another framework (PyTorch, TensorFlow, JAX): the fastest peer of
+	// each workload is the reference of that workload's ratios.
+	Peer bool `json:"peer,omitempty"`
+	// Unavailable, when set, says why the column cannot run (a peer that could not be installed);
+	// the column is reported with that reason and no worker is started.
+	Unavailable string `json:"unavailable,omitempty"`
 	// Command and Args start the worker; Env is added to the inherited environment.
 	Command string   `json:"command"`
 	Args    []string `json:"args,omitempty"`

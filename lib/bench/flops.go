@@ -51,6 +51,16 @@ func convTransposeLayer(name string, k, stride, cin, cout, inH, inW int) Layer {
 		Positions: inH * inW, MACs: float64(inH*inW) * float64(k*k*cin) * float64(cout)}
 }
 
+// totalWeights counts the layers' matrix weights (kernels; no biases or batch-norm parameters):
+// the number a peer's networks must have too for its column to time the same computation.
+func totalWeights(layers []Layer) int {
+	total := 0
+	for _, l := range layers {
+		total += int(l.MACs) / l.Positions
+	}
+	return total
+}
+
 // totalMACs sums the layers' multiply-accumulates.
 func totalMACs(layers []Layer) float64 {
 	var total float64

@@ -62,6 +62,8 @@ type ColumnInfo struct {
 type WorkloadResult struct {
 	Workload Workload       `json:"workload"`
 	Columns  []ColumnResult `json:"columns,omitempty"`
+	// BestPeer names the peer column with the lowest median step time (empty: no peer was timed).
+	BestPeer string `json:"best_peer,omitempty"`
 }
 
 // ColumnResult is one workload in one column.
@@ -74,8 +76,9 @@ type ColumnResult struct {
 	Steps *Timing `json:"steps,omitempty"`
 	// ImagesPerSecond is the batch size over the median step time.
 	ImagesPerSecond float64 `json:"images_per_second,omitempty"`
-	// RatioToTorch is this column's median step time over PyTorch's (> 1: slower than PyTorch).
-	RatioToTorch float64 `json:"ratio_to_torch,omitempty"`
+	// RatioToBestPeer is this column's median step time over the best peer's (> 1: slower than
+	// the fastest other framework; the best peer itself has 1).
+	RatioToBestPeer float64 `json:"ratio_to_best_peer,omitempty"`
 	// Error says why the workload could not run in this column.
 	Error string `json:"error,omitempty"`
 }
@@ -189,7 +192,7 @@ func (r *Report) WriteTable(out io.Writer) error {
 	b.WriteString("\n")
 
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "workload\tbatch\tGFLOP/step\tcolumn\tfirst step\tstep (median)\tsteps/s\timages/s\tGFLOP/s\t%% of peak\ttime / torch\n")
+	fmt.Fprintf(tw, "workload\tbatch\tGFLOP/step\tcolumn\tfirst step\tstep (median)\tsteps/s\timages/s\tGFLOP/s\t%% of peak\ttime / best peer\n")
 	for _, w := range r.Workloads {
 		for i, c := range w.Columns {
 			name, batch, gflop := "", "", ""
@@ -201,22 +204,32 @@ func (r *Report) WriteTable(out io.Writer) error {
 				if reason == "" {
 					reason = "no timed steps"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", name, batch, gflop, c.Column, "error: "+shorten(reason))
+				// The reason goes in the last cell, so the numeric columns stay aligned.
+				if strings.Contains(reason, NotImplemented) {
+					reason = "n/a: " + NotImplemented
+				} else {
+					reason = "error: " + shorten(reason)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t-\t-\t-\t-\t-\t-\t%s\n", name, batch, gflop, c.Column, reason)
 				continue
 			}
 			peak, ratio := "-", "-"
 			if c.Steps.PeakFraction > 0 {
 				peak = fmt.Sprintf("%.0f%%", 100*c.Steps.PeakFraction)
 			}
-			if c.RatioToTorch > 0 {
-				ratio = fmt.Sprintf("%.2fx", c.RatioToTorch)
+			if c.RatioToBestPeer > 0 {
+				ratio = fmt.Sprintf("%.2fx", c.RatioToBestPeer)
+				if c.Column == w.BestPeer {
+					ratio += " (best peer)"
+				}
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.2fs\t%.3fs\t%.2f\t%.1f\t%.1f\t%s\t%s\n", name, batch, gflop, c.Column,
 				c.FirstStepSeconds, c.Steps.MedianSeconds, c.Steps.PerSecond, c.ImagesPerSecond, c.Steps.MedianGFLOPs, peak, ratio)
 		}
 	}
 	_ = tw.Flush()
-	b.WriteString("time / torch: this column's median step time over PyTorch's (above 1: slower than PyTorch); " +
+	b.WriteString("time / best peer: this column's median step time over the fastest other framework's in that row " +
+		"(above 1: slower; 0.67x is 1.5x its images/s); " +
 		"% of peak: GFLOP/s over the column's own best matmul rate.\n")
 	if len(r.Notebook) > 0 {
 		fmt.Fprintf(&b, "\nnotebook latency: %s\n", describeNotebook(r.Notebook))
@@ -228,11 +241,15 @@ func (r *Report) WriteTable(out io.Writer) error {
 	return err
 }
 
+// NotImplemented is how a peer's worker (scripts/bench/peer_protocol.py) refuses a workload it has
+// no version of.
+const NotImplemented = "not implemented by this peer"
+
 func describeColumn(c ColumnInfo) string {
 	if c.Error != "" {
 		return "not run: " + shorten(c.Error)
 	}
-	keys := []string{"backend", "device", "torch", "cuda", "tf32", "threads", "OMP_WAIT_POLICY", "blas", "go", "gomaxprocs"}
+	keys := []string{"backend", "device", "torch", "compile", "tensorflow", "jax", "flax", "cuda", "tf32", "threads", "OMP_WAIT_POLICY", "blas", "go", "gomaxprocs"}
 	var parts []string
 	for _, k := range keys {
 		if v := c.Info[k]; v != "" {

@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"runtime"
@@ -14,7 +15,8 @@ import (
 
 // Options controls a Run.
 type Options struct {
-	// Columns are the workers to compare; at most one has Torch set (the ratios' reference).
+	// Columns are the workers to compare; those with Peer set are the other frameworks, and the
+	// fastest of them in each workload is the reference of its ratios.
 	Columns []Column
 	// Workloads names the workloads to time (default: all, see Workloads).
 	Workloads []string
@@ -78,6 +80,12 @@ func Run(opts Options) (*Report, error) {
 	workers := make([]*worker, len(opts.Columns))
 	for i, c := range opts.Columns {
 		result := ColumnInfo{Column: c}
+		if c.Unavailable != "" {
+			result.Error = c.Unavailable
+			fmt.Fprintf(opts.Log, "bench: column %q is not run: %s\n", c.Name, c.Unavailable)
+			report.Columns = append(report.Columns, result)
+			continue
+		}
 		w, err := startWorker(c, opts.Log)
 		if err == nil {
 			var resp Response
@@ -139,10 +147,16 @@ func Run(opts Options) (*Report, error) {
 			result.Columns[i].Column = opts.Columns[i].Name
 			if wk == nil {
 				result.Columns[i].Error = "the worker did not start"
+				if report.Columns[i].Error != "" {
+					result.Columns[i].Error = "not run: " + report.Columns[i].Error
+				}
 				continue
 			}
 			fmt.Fprintf(opts.Log, "bench: %s: %s first step (compilation included)\n", w.Name, opts.Columns[i].Name)
 			resp, err := wk.call(Request{Cmd: "setup", Workload: w.Name}, opts.Timeout)
+			if err == nil && opts.Columns[i].Peer {
+				err = sameWeights(w, resp.Weights)
+			}
 			if err != nil {
 				result.Columns[i].Error = err.Error()
 				continue
@@ -180,18 +194,47 @@ func Run(opts Options) (*Report, error) {
 			result.Columns[i].Steps = summarize(times[i], w.FLOPs, peak)
 			result.Columns[i].ImagesPerSecond = float64(w.Batch) / result.Columns[i].Steps.MedianSeconds
 		}
-		// Ratios to PyTorch's median step time.
-		if t := slices.IndexFunc(opts.Columns, func(c Column) bool { return c.Torch }); t >= 0 && result.Columns[t].Steps != nil {
-			for i := range result.Columns {
-				if s := result.Columns[i].Steps; s != nil && i != t {
-					result.Columns[i].RatioToTorch = s.MedianSeconds / result.Columns[t].Steps.MedianSeconds
-				}
-			}
-		}
+		result.setRatios(opts.Columns)
 		report.Workloads = append(report.Workloads, result)
 	}
 	report.Finished = time.Now().UTC()
 	return report, nil
+}
+
+// sameWeights checks that a peer's networks have the workload's matrix weights, network by network.
+func sameWeights(w Workload, peer map[string]int) error {
+	if w.Weights == nil {
+		return nil
+	}
+	if peer == nil {
+		return fmt.Errorf("the peer did not report its networks' weights (advlab's: %v)", w.Weights)
+	}
+	for _, name := range slices.Sorted(maps.Keys(w.Weights)) {
+		if peer[name] != w.Weights[name] {
+			return fmt.Errorf("the peer's %s has %d matrix weights, advlab's %d: not the same network", name, peer[name], w.Weights[name])
+		}
+	}
+	return nil
+}
+
+// setRatios finds the fastest peer column of the workload (the lowest median step time) and sets
+// every timed column's ratio to it.
+func (r *WorkloadResult) setRatios(columns []Column) {
+	best := -1
+	for i, c := range r.Columns {
+		if columns[i].Peer && c.Steps != nil && (best < 0 || c.Steps.MedianSeconds < r.Columns[best].Steps.MedianSeconds) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return
+	}
+	r.BestPeer = r.Columns[best].Column
+	for i := range r.Columns {
+		if s := r.Columns[i].Steps; s != nil {
+			r.Columns[i].RatioToBestPeer = s.MedianSeconds / r.Columns[best].Steps.MedianSeconds
+		}
+	}
 }
 
 // Timing summarises repeated measurements of one operation.

@@ -51,6 +51,8 @@ type Response struct {
 	Seconds []float64 `json:"seconds,omitempty"`
 	// Info describes the worker (answer to "info").
 	Info map[string]string `json:"info,omitempty"`
+	// Weights counts the matrix weights of each of the workload's networks (a peer's "setup").
+	Weights map[string]int `json:"weights,omitempty"`
 }
 
 // Serve runs the Go side of the worker protocol on backend b until "quit" or the end of in.

@@ -11,16 +11,12 @@ with advlab on XLA CUDA with tf32=false in GOMLX_BACKEND (go-xla's default is TF
 to compare TF32 with TF32 (scripts/bench/xla_cuda.sh does both).
 
 Alone it times every workload (first step, then the median of --steps steps) and prints a table.
-With --serve it is the PyTorch worker of `advlab bench` (lib/bench): it reads one JSON request per
-line on stdin and answers each with a line "advlab-bench {json}" on stdout, so that the Go program
-can alternate blocks of PyTorch steps with blocks of advlab steps:
+With --serve it is a worker of `advlab bench` (lib/bench), speaking peer_protocol.py's requests, so
+that the Go program can alternate blocks of PyTorch steps with blocks of advlab steps.
 
-    {"cmd": "info"}                          -> {"ok": true, "info": {...}}
-    {"cmd": "setup", "workload": "dcgan28"}  -> {"ok": true, "seconds": [first step]}
-    {"cmd": "steps", "n": 3}                 -> {"ok": true, "seconds": [...]}
-    {"cmd": "release"}                       -> {"ok": true}
-    {"cmd": "matmul", "size": 2048, "n": 2}  -> {"ok": true, "seconds": [...]}
-    {"cmd": "quit"}
+With --compile (PyTorch 2) the generator, the discriminator and the VAEs are wrapped in
+torch.compile (TorchInductor's C++/OpenMP code on the CPU), as a PyTorch user would speed up the
+same training loop; the first step then includes the compilation.
 
 The networks are scripts/fixtures/gan_steps.py's (the PyTorch twins of lib/models that the parity
 fixtures come from) at full width:
@@ -43,9 +39,7 @@ real shapes; fresh latent vectors are drawn every step, as advlab's trainer does
 
 import argparse
 import glob
-import json
 import os
-import statistics
 import sys
 import time
 
@@ -56,9 +50,8 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "fixtures"))
 from gan_steps import dcgan28, dcgan64  # noqa: E402
+from peer_protocol import serve, standalone, BATCHES  # noqa: E402
 
-RESPONSE_PREFIX = "advlab-bench "
-WORKLOADS = {"dcgan28": 64, "dcgan64": 64, "vae": 128, "vaal": 64}
 # The VAAL round of lib/bench (bench.go: VAALIterations, VAALPool, VAALLabelled, VAALBudget).
 VAAL_ITERATIONS, VAAL_POOL, VAAL_LABELLED, VAAL_BUDGET = 25, 2000, 200, 100
 
@@ -119,7 +112,13 @@ def gan_stepper(g, d, batch, nz, shape):
         opt_g.step()
         return err_d.item() + err_g.item()
 
+    step.weights = {"generator": matrix_weights(g), "discriminator": matrix_weights(d)}
     return step
+
+
+def matrix_weights(module):
+    """Counts the kernels' weights (tensors of two or more dimensions: no biases or batch norm)."""
+    return sum(p.numel() for p in module.parameters() if p.dim() >= 2)
 
 
 def vae_stepper(batch):
@@ -139,6 +138,7 @@ def vae_stepper(batch):
         opt.step()
         return loss.item()
 
+    step.weights = {"model": matrix_weights(model)}
     return step
 
 
@@ -221,29 +221,29 @@ def use_device(device, tf32):
     torch.backends.cuda.matmul.allow_tf32 = tf32
 
 
-def make_stepper(name):
-    batch = WORKLOADS[name]
-    torch.manual_seed(1)
-    if name == "dcgan28":
-        g, d, _, _ = dcgan28(256, 128, 64, 64, 128, 100)
-        return gan_stepper(g, with_dropout(d, 0.3), batch, 100, (1, 28, 28))
-    if name == "dcgan64":
-        g, d, _, _ = dcgan64(100, 64, 64, 1)
-        return gan_stepper(g, d, batch, 100, (1, 64, 64))
-    if name == "vae":
-        return vae_stepper(batch)
-    if name == "vaal":
+COMPILE = False  # --compile: wrap the networks in torch.compile
+
+
+def compiled(module):
+    return torch.compile(module) if COMPILE else module
+
+
+def stepper(name):
+    def build(batch):
+        torch.manual_seed(1)
+        if name == "dcgan28":
+            g, d, _, _ = dcgan28(256, 128, 64, 64, 128, 100)
+            return gan_stepper(compiled(g), compiled(with_dropout(d, 0.3)), batch, 100, (1, 28, 28))
+        if name == "dcgan64":
+            g, d, _, _ = dcgan64(100, 64, 64, 1)
+            return gan_stepper(compiled(g), compiled(d), batch, 100, (1, 64, 64))
+        if name == "vae":
+            return vae_stepper(batch)
         return vaal_stepper(batch)
-    raise ValueError(f"unknown workload {name!r} (known: {', '.join(WORKLOADS)})")
+    return build
 
 
-def time_steps(step, n):
-    seconds = []
-    for _ in range(n):
-        start = time.perf_counter()
-        step()
-        seconds.append(time.perf_counter() - start)
-    return seconds
+STEPPERS = {name: stepper(name) for name in BATCHES}
 
 
 def time_matmul(size, n):
@@ -265,70 +265,37 @@ def info():
         return {"side": "torch", "torch": torch.__version__, "device": torch.cuda.get_device_name(device),
                 "cuda": str(torch.version.cuda), "cudnn": str(torch.backends.cudnn.version()),
                 "tf32": str(torch.backends.cudnn.allow_tf32), "python": sys.version.split()[0]}
-    return {"side": "torch", "torch": torch.__version__, "threads": str(torch.get_num_threads()),
-            "blas": os.path.realpath(blas) if blas else "unknown",
+    if not torch.__file__.startswith("/usr/"):
+        blas = "bundled with the wheel"  # a pip PyTorch carries its own BLAS (MKL or OpenBLAS)
+    elif blas:
+        blas = os.path.realpath(blas)
+    return {"side": "torch", "torch": torch.__version__, "compile": str(COMPILE),
+            "threads": str(torch.get_num_threads()), "blas": blas or "unknown",
             "python": sys.version.split()[0],
             "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", ""),
             "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", ""),
             "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "")}
 
 
-def serve():
-    """Answers the worker protocol on stdin/stdout."""
-    step = None
-    for line in sys.stdin:
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            req = json.loads(line)
-            cmd = req.get("cmd")
-            resp = {"ok": True}
-            if cmd == "quit":
-                return
-            if cmd == "info":
-                resp["info"] = info()
-            elif cmd == "setup":
-                step = None
-                step = make_stepper(req["workload"])
-                resp["seconds"] = time_steps(step, 1)
-            elif cmd == "steps":
-                if step is None:
-                    raise RuntimeError("steps before a successful setup")
-                resp["seconds"] = time_steps(step, max(int(req.get("n", 1)), 1))
-            elif cmd == "release":
-                step = None
-            elif cmd == "matmul":
-                resp["seconds"] = time_matmul(int(req["size"]), max(int(req.get("n", 1)), 1))
-            else:
-                raise ValueError(f"unknown command {cmd!r}")
-        except Exception as err:  # reported to the Go side, which goes on without this column
-            resp = {"ok": False, "error": f"{type(err).__name__}: {err}"}
-        print(RESPONSE_PREFIX + json.dumps(resp), flush=True)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--serve", action="store_true", help="speak the worker protocol of `advlab bench`")
     parser.add_argument("--steps", type=int, default=5, help="timed steps per workload (standalone)")
-    parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated workloads (standalone)")
+    parser.add_argument("--workloads", default=",".join(BATCHES), help="comma-separated workloads (standalone)")
     parser.add_argument("--matmul", type=int, default=2048, help="matrix size of the peak measurement (standalone)")
     parser.add_argument("--device", default="cpu", help="cpu, or cuda[:N] with a CUDA build of torch >= 2.0")
     parser.add_argument("--tf32", action="store_true", help="CUDA: let convolutions and products use TF32")
+    parser.add_argument("--compile", action="store_true", help="wrap the networks in torch.compile (PyTorch 2)")
     args = parser.parse_args()
     use_device(args.device, args.tf32)
+    global COMPILE
+    COMPILE = args.compile
+    if COMPILE and not hasattr(torch, "compile"):
+        raise SystemExit(f"torch_bench.py: --compile needs PyTorch 2 (this is torch {torch.__version__})")
     if args.serve:
-        serve()
+        serve(STEPPERS, info, time_matmul)
         return
-    print(json.dumps(info()))
-    mm = time_matmul(args.matmul, 3)
-    print(f"matmul {args.matmul}^3 float32: best {2 * args.matmul ** 3 / min(mm) / 1e9:.1f} GFLOP/s")
-    for name in filter(None, args.workloads.split(",")):
-        step = make_stepper(name)
-        first = time_steps(step, 1)[0]
-        median = statistics.median(time_steps(step, args.steps))
-        print(f"{name:8s} batch {WORKLOADS[name]:4d}  first step {first:.3f}s  step (median of {args.steps}) "
-              f"{median:.3f}s  {WORKLOADS[name] / median:.1f} images/s")
+    standalone(STEPPERS, info, time_matmul, list(filter(None, args.workloads.split(","))), args.steps, args.matmul)
 
 
 if __name__ == "__main__":

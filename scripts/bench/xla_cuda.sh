@@ -77,7 +77,7 @@ fi
 # bench NAME TORCH_FLAG WORKLOADS: one `advlab bench` run into $out/bench-NAME.json.
 bench() {
 	echo "== advlab bench ($1) on $GOMLX_BACKEND next to PyTorch CUDA"
-	timeout "${BENCH_TIMEOUT:-300}" "$advlab" bench -python "$py" -torch-device cuda $2 -matmul 8192 \
+	timeout "${BENCH_TIMEOUT:-300}" "$advlab" bench -peers "" -python "$py" -torch-device cuda $2 -matmul 8192 \
 		-workloads "$3" -rounds "${BENCH_ROUNDS:-2}" -steps "${BENCH_STEPS:-5}" -out "$out/bench-$1.json" \
 		${BENCH_FLAGS:-} 2>"$out/bench-$1.log" || { status=1; tail -30 "$out/bench-$1.log"; }
 }

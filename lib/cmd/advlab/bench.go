@@ -18,6 +18,72 @@ func init() {
 	register("bench", "time training steps next to PyTorch: advlab bench [-quick] [-out FILE] (see `advlab bench -h`)", runBench)
 }
 
+// peerEnv gives every peer the same cores and threads: OMP_NUM_THREADS (default all CPUs), one BLAS
+// thread (BLAS threads on top of intra-op threads oversubscribe the cores), and passive OpenMP
+// waiting. OpenMP threads that spin while they wait (GNU OpenMP's default) make every parallel
+// region wait out a scheduler time slice when another process holds a core: up to 10x slower
+// steps on a shared machine (docs/performance.md).
+func peerEnv() []string {
+	get := func(name, fallback string) string {
+		if v := os.Getenv(name); v != "" {
+			return v
+		}
+		return fallback
+	}
+	return []string{"OMP_NUM_THREADS=" + get("OMP_NUM_THREADS", strconv.Itoa(bench.NumCPU())),
+		"OPENBLAS_NUM_THREADS=" + get("OPENBLAS_NUM_THREADS", "1"), "OMP_WAIT_POLICY=" + get("OMP_WAIT_POLICY", "PASSIVE")}
+}
+
+// peerColumns lists the other frameworks' columns: PyTorch 2 eager and torch.compile, TensorFlow 2
+// and JAX/Flax from the virtual environments under dir (a missing one is reported with the reason
+// its install left in dir/NAME.status), and a system PyTorch (python; "auto": Debian's, only
+// where the peers' PyTorch is missing).
+func peerColumns(dir, python, scripts string, torchArgs []string) []bench.Column {
+	var columns []bench.Column
+	torchInstalled := false
+	if dir != "" {
+		for _, p := range []struct {
+			name, venv, script string
+			args               []string
+		}{
+			{"torch2", "torch", "torch_bench.py", torchArgs},
+			{"torch2-compile", "torch", "torch_bench.py", append([]string{"--compile"}, torchArgs...)},
+			{"tf2", "tf", "tf_bench.py", nil},
+			{"jax", "jax", "jax_bench.py", nil},
+		} {
+			column := bench.Column{Name: p.name, Peer: true, Command: filepath.Join(dir, p.venv, "bin", "python"),
+				Args: append([]string{filepath.Join(scripts, p.script), "--serve"}, p.args...), Env: peerEnv()}
+			// The marker is written last by peers.sh: a venv without it is half-installed.
+			if _, err := os.Stat(filepath.Join(dir, p.venv, ".advlab-pins")); err != nil {
+				column.Unavailable = peerMissing(dir, p.venv)
+			} else if p.venv == "torch" {
+				torchInstalled = true
+			}
+			columns = append(columns, column)
+		}
+	}
+	if python == "auto" {
+		python = ""
+		if _, err := os.Stat("/usr/bin/python3"); err == nil && !torchInstalled {
+			python = "/usr/bin/python3"
+		}
+	}
+	if python != "" {
+		columns = append(columns, bench.Column{Name: "torch (system)", Peer: true, Command: python,
+			Args: append([]string{filepath.Join(scripts, "torch_bench.py"), "--serve"}, torchArgs...), Env: peerEnv()})
+	}
+	return columns
+}
+
+// peerMissing says why a peer's virtual environment is missing, from its install's status file.
+func peerMissing(dir, venv string) string {
+	status, err := os.ReadFile(filepath.Join(dir, venv+".status"))
+	if err != nil || strings.TrimSpace(string(status)) == "" {
+		return fmt.Sprintf("not installed (%s; scripts/bench/peers.sh installs it)", filepath.Join(dir, venv))
+	}
+	return "not installed: " + strings.TrimSpace(string(status))
+}
+
 // runBench runs the benchmark (lib/bench), a worker of it (-worker), or a CPU profile (-cpuprofile).
 func runBench(args []string) error {
 	fs := newFlags("bench", "bench [-quick] [-out build/bench.json] [-also onnx:cpu] [-workloads dcgan28,vae] [flags]")
@@ -28,12 +94,14 @@ func runBench(args []string) error {
 	workloads := fs.String("workloads", "", "comma-separated workloads (default all: dcgan28,dcgan64,vae,vaal)")
 	matmul := fs.Int("matmul", 0, "matrix size of the peak measurement (0: 2048, or 512 with -quick)")
 	also := fs.String("also", "", "comma-separated further GOMLX_BACKEND values to time as extra columns (e.g. onnx:cpu)")
-	python := fs.String("python", "/usr/bin/python3", "the Python that runs the PyTorch column (empty: no PyTorch column)")
-	torchScript := fs.String("torch-script", "scripts/bench/torch_bench.py", "the PyTorch worker script")
-	torchDevice := fs.String("torch-device", "cpu", "the PyTorch column's device: cpu, or cuda[:N] (a CUDA build of torch >= 2.0) next to an XLA CUDA backend")
+	peers := fs.String("peers", "build/peers", "the folder of the peers' virtual environments (scripts/bench/peers.sh): torch, tf and jax (empty: no peers)")
+	python := fs.String("python", "auto", "a Python with PyTorch for a further \"torch (system)\" column: auto (Debian's /usr/bin/python3, only when the peers' PyTorch is not installed), a path, or empty for none")
+	scripts := fs.String("scripts", "scripts/bench", "the folder of the peers' worker scripts")
+	torchDevice := fs.String("torch-device", "cpu", "the PyTorch columns' device: cpu, or cuda[:N] (a CUDA build of torch >= 2.0) next to an XLA CUDA backend")
 	torchTF32 := fs.Bool("torch-tf32", false, "CUDA: let PyTorch's convolutions and products use TF32 (compare with XLA's default tf32=true)")
 	notebook := fs.String("notebook", "", "a JSON file from scripts/bench/notebook_latency.py to include in the report")
 	lab := fs.String("lab", "", "a latency.json from kernel/harness/lab_check.sh (JupyterLab, timed in the browser) to include in the report")
+	strict := fs.Bool("strict", false, "fail unless every column and cell ran (a peer the index could not serve, or a workload a peer does not implement, is allowed)")
 	worker := fs.Bool("worker", false, "internal: serve the worker protocol on stdin/stdout")
 	cpuProfile := fs.String("cpuprofile", "", "profile -profile-steps steps of -profile in this process (after the first step) into this file, and exit")
 	profileWorkload := fs.String("profile", "dcgan28", "the workload -cpuprofile profiles")
@@ -71,30 +139,11 @@ func runBench(args []string) error {
 		return err
 	}
 	columns := []bench.Column{{Name: "advlab", Command: self, Args: []string{"bench", "-worker"}}}
-	if *python != "" {
-		threads := os.Getenv("OMP_NUM_THREADS")
-		if threads == "" {
-			threads = strconv.Itoa(bench.NumCPU())
-		}
-		blasThreads := os.Getenv("OPENBLAS_NUM_THREADS")
-		if blasThreads == "" {
-			blasThreads = "1" // BLAS threads on top of intra-op threads oversubscribe the cores.
-		}
-		// OpenMP threads that spin while they wait (GNU OpenMP's default) make every parallel region
-		// wait out a scheduler time slice when another process holds a core: up to 10x slower steps
-		// on a shared machine (docs/performance.md). Passive waiting avoids that.
-		waitPolicy := os.Getenv("OMP_WAIT_POLICY")
-		if waitPolicy == "" {
-			waitPolicy = "PASSIVE"
-		}
-		torchArgs := []string{*torchScript, "--serve", "--device", *torchDevice}
-		if *torchTF32 {
-			torchArgs = append(torchArgs, "--tf32")
-		}
-		columns = append(columns, bench.Column{Name: "torch", Torch: true, Command: *python, Args: torchArgs,
-			Env: []string{"OMP_NUM_THREADS=" + threads, "OPENBLAS_NUM_THREADS=" + blasThreads,
-				"OMP_WAIT_POLICY=" + waitPolicy}})
+	torchArgs := []string{"--device", *torchDevice}
+	if *torchTF32 {
+		torchArgs = append(torchArgs, "--tf32")
 	}
+	columns = append(columns, peerColumns(*peers, *python, *scripts, torchArgs)...)
 	for _, config := range splitList(*also) {
 		columns = append(columns, bench.Column{Name: "advlab@" + config, Command: self, Args: []string{"bench", "-worker"},
 			Env: []string{backend.EnvVar + "=" + config}})
@@ -153,7 +202,33 @@ func runBench(args []string) error {
 		}
 		fmt.Printf("\nwrote %s\n", *out)
 	}
+	if runErr == nil && *strict {
+		runErr = strictCheck(report)
+	}
 	return runErr
+}
+
+// strictCheck returns an error naming every column and cell of the report that did not run, other
+// than a peer whose install found the package index unreachable and a workload a peer does not
+// implement (TensorFlow's column has only the tutorial's DCGAN-28).
+func strictCheck(report *bench.Report) error {
+	var failed []string
+	for _, c := range report.Columns {
+		if c.Error != "" && !strings.HasPrefix(c.Error, "not installed: unreachable:") {
+			failed = append(failed, fmt.Sprintf("column %s: %s", c.Name, c.Error))
+		}
+	}
+	for _, w := range report.Workloads {
+		for i, c := range w.Columns {
+			if c.Error != "" && report.Columns[i].Error == "" && !strings.Contains(c.Error, bench.NotImplemented) {
+				failed = append(failed, fmt.Sprintf("%s in %s: %s", w.Workload.Name, c.Column, c.Error))
+			}
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("bench -strict: %d part(s) did not run:\n  %s", len(failed), strings.Join(failed, "\n  "))
+	}
+	return nil
 }
 
 // profileBench runs the first (compiling) step of a workload, then writes a CPU profile of the
