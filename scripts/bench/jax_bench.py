@@ -21,7 +21,6 @@ Threads: XLA's CPU client uses the cores it is given (taskset); it is run on the
 the other columns.
 """
 
-import argparse
 import os
 import sys
 import time
@@ -33,7 +32,7 @@ import flax.linen as nn
 import optax
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from peer_protocol import serve, standalone  # noqa: E402
+from peer_protocol import arguments, run  # noqa: E402
 
 
 class Generator28(nn.Module):
@@ -223,17 +222,7 @@ def info():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--serve", action="store_true", help="speak the worker protocol of `advlab bench`")
-    parser.add_argument("--steps", type=int, default=5, help="timed steps per workload (standalone)")
-    parser.add_argument("--workloads", default=",".join(STEPPERS), help="comma-separated workloads (standalone)")
-    parser.add_argument("--matmul", type=int, default=2048, help="matrix size of the peak measurement (standalone)")
-    args = parser.parse_args()
-    if args.serve:
-        serve(STEPPERS, info, time_matmul)
-    else:
-        standalone(STEPPERS, info, time_matmul, list(filter(None, args.workloads.split(","))), args.steps,
-                   args.matmul)
+    run(arguments(__doc__, STEPPERS).parse_args(), STEPPERS, info, time_matmul)
 
 
 if __name__ == "__main__":

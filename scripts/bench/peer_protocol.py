@@ -21,6 +21,7 @@ A workload a peer does not implement answers its setup with ok false and an erro
 "not implemented" (the report shows the cell as not run, with that reason).
 """
 
+import argparse
 import json
 import statistics
 import sys
@@ -104,3 +105,21 @@ def standalone(steppers, info, matmul, workloads, steps, size):
         median = statistics.median(time_steps(step, steps))
         print(f"{name:8s} batch {BATCHES[name]:4d}  first step {first:.3f}s  step (median of {steps}) "
               f"{median:.3f}s  {BATCHES[name] / median:.1f} images/s")
+
+
+def arguments(doc, steppers):
+    """The flags every peer script has: --serve, and --steps, --workloads, --matmul for a run alone."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--serve", action="store_true", help="speak the worker protocol of `advlab bench`")
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per workload (standalone)")
+    parser.add_argument("--workloads", default=",".join(steppers), help="comma-separated workloads (standalone)")
+    parser.add_argument("--matmul", type=int, default=2048, help="matrix size of the peak measurement (standalone)")
+    return parser
+
+
+def run(args, steppers, info, matmul):
+    """Serves the protocol (--serve) or times the workloads alone."""
+    if args.serve:
+        serve(steppers, info, matmul)
+    else:
+        standalone(steppers, info, matmul, list(filter(None, args.workloads.split(","))), args.steps, args.matmul)

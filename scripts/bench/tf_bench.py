@@ -19,7 +19,6 @@ Threads: TensorFlow's intra-op pool gets OMP_NUM_THREADS threads (default: all c
 inter-op thread, the same cores as the other columns.
 """
 
-import argparse
 import os
 import sys
 import time
@@ -28,7 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from peer_protocol import serve, standalone  # noqa: E402
+from peer_protocol import arguments, run  # noqa: E402
 
 THREADS = int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count())
 tf.config.threading.set_intra_op_parallelism_threads(THREADS)
@@ -118,15 +117,7 @@ def info():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--serve", action="store_true", help="speak the worker protocol of `advlab bench`")
-    parser.add_argument("--steps", type=int, default=5, help="timed steps per workload (standalone)")
-    parser.add_argument("--matmul", type=int, default=2048, help="matrix size of the peak measurement (standalone)")
-    args = parser.parse_args()
-    if args.serve:
-        serve(STEPPERS, info, time_matmul)
-    else:
-        standalone(STEPPERS, info, time_matmul, list(STEPPERS), args.steps, args.matmul)
+    run(arguments(__doc__, STEPPERS).parse_args(), STEPPERS, info, time_matmul)
 
 
 if __name__ == "__main__":

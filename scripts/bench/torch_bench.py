@@ -37,7 +37,6 @@ Adam step, then G's loss through the updated D and G's Adam step. Data are rando
 real shapes; fresh latent vectors are drawn every step, as advlab's trainer does.
 """
 
-import argparse
 import glob
 import os
 import sys
@@ -50,7 +49,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "fixtures"))
 from gan_steps import dcgan28, dcgan64  # noqa: E402
-from peer_protocol import serve, standalone, BATCHES  # noqa: E402
+from peer_protocol import arguments, run, BATCHES  # noqa: E402
 
 # The VAAL round of lib/bench (bench.go: VAALIterations, VAALPool, VAALLabelled, VAALBudget).
 VAAL_ITERATIONS, VAAL_POOL, VAAL_LABELLED, VAAL_BUDGET = 25, 2000, 200, 100
@@ -278,11 +277,7 @@ def info():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--serve", action="store_true", help="speak the worker protocol of `advlab bench`")
-    parser.add_argument("--steps", type=int, default=5, help="timed steps per workload (standalone)")
-    parser.add_argument("--workloads", default=",".join(BATCHES), help="comma-separated workloads (standalone)")
-    parser.add_argument("--matmul", type=int, default=2048, help="matrix size of the peak measurement (standalone)")
+    parser = arguments(__doc__, STEPPERS)
     parser.add_argument("--device", default="cpu", help="cpu, or cuda[:N] with a CUDA build of torch >= 2.0")
     parser.add_argument("--tf32", action="store_true", help="CUDA: let convolutions and products use TF32")
     parser.add_argument("--compile", action="store_true", help="wrap the networks in torch.compile (PyTorch 2)")
@@ -292,10 +287,7 @@ def main():
     COMPILE = args.compile
     if COMPILE and not hasattr(torch, "compile"):
         raise SystemExit(f"torch_bench.py: --compile needs PyTorch 2 (this is torch {torch.__version__})")
-    if args.serve:
-        serve(STEPPERS, info, time_matmul)
-        return
-    standalone(STEPPERS, info, time_matmul, list(filter(None, args.workloads.split(","))), args.steps, args.matmul)
+    run(args, STEPPERS, info, time_matmul)
 
 
 if __name__ == "__main__":
