@@ -1,18 +1,20 @@
-// Package bench measures advlab's training speed next to PyTorch's on the same machine.
+// Package bench measures advlab's training speed next to its peers' (PyTorch 2 eager and
+// torch.compile, TensorFlow 2, JAX/Flax) on the same machine.
 //
 // It times full training steps of the tutorials' architectures — the TensorFlow tutorial's
 // DCGAN-28 and pytorch/examples' DCGAN-64 at batch 64, pytorch/examples' MLP VAE at batch 128 —
 // through the same engines the notebooks use (lib/gan's Trainer.Step, lib/vae's Trainer.Step) on
-// random data of the real shapes, and the same networks and step in PyTorch
-// (scripts/bench/torch_bench.py). The first step, which includes graph compilation, is reported
+// random data of the real shapes, and the same networks and step in each peer
+// (scripts/bench/torch_bench.py, tf_bench.py, jax_bench.py; a peer's networks must have the
+// workload's Weights). The first step, which includes graph compilation, is reported
 // on its own; the steps after it are timed in short blocks that alternate between the columns
-// (advlab on the chosen backend, PyTorch, advlab on further backends), so that a change in the
+// (advlab on the chosen backend, the peers, advlab on further backends), so that a change in the
 // machine's load affects every column alike, and medians are reported.
 //
 // Each column runs in its own worker process that speaks a line protocol on stdin/stdout (Serve
 // is the Go side); Run starts the workers, alternates them, and returns a Report with steps/s,
 // images/s, GFLOP/s (from the analytic FLOP counts in flops.go), the fraction of the column's own
-// measured matmul peak, and the ratio of each advlab column's step time to PyTorch's.
+// measured matmul peak, and the ratio of each column's step time to the fastest peer's.
 package bench
 
 import (

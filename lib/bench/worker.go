@@ -17,11 +17,12 @@ import (
 
 // The worker protocol: one JSON request per line on the worker's stdin, one JSON response per
 // line on its stdout, prefixed by ResponsePrefix (anything else a library prints on stdout is
-// passed through to stderr by the client). The Go worker (Serve) and the PyTorch worker
-// (scripts/bench/torch_bench.py --serve) answer the same requests:
+// passed through to stderr by the client). The Go worker (Serve) and the peers' workers
+// (scripts/bench/peer_protocol.py) answer the same requests:
 //
 //	{"cmd": "info"}                                → {"ok": true, "info": {"backend": ..., ...}}
-//	{"cmd": "setup", "workload": "dcgan28"}        → {"ok": true, "seconds": [first step, compile included]}
+//	{"cmd": "setup", "workload": "dcgan28"}        → {"ok": true, "seconds": [first step, compile included],
+//	                                                  "weights": {"generator": n, ...} (peers)}
 //	{"cmd": "steps", "n": 3}                       → {"ok": true, "seconds": [one per step]}
 //	{"cmd": "release"}                             → {"ok": true}   (drops the workload's model)
 //	{"cmd": "matmul", "size": 2048, "n": 2}        → {"ok": true, "seconds": [...]} (first call compiles)
