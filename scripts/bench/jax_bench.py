@@ -122,7 +122,8 @@ def gan_stepper(g, d, batch, nz, shape):
         def gen(params):
             return g.apply({"params": params, **g_others}, z, mutable=list(g_others))
 
-        fake, g_updates = gen(g_params)  # XLA shares this forward pass with the one in g_loss
+        # G runs forward once, as in PyTorch's loop: its gradient is pulled back through this pass.
+        fake, g_vjp, g_updates = jax.vjp(gen, g_params, has_aux=True)
 
         def d_loss(params):  # (1) D on the real batch and the detached fake
             real_logits, upd = d_apply(params, d_others, real, k1)
@@ -134,12 +135,12 @@ def gan_stepper(g, d, batch, nz, shape):
         d_params = optax.apply_updates(d_params, updates)
         d_others = {**d_others, **d_upd}
 
-        def g_loss(params):  # (2) G's loss through the updated D
-            out, _ = gen(params)
-            logits, upd = d_apply(d_params, d_others, out, k3)
+        def g_loss(fake):  # (2) G's loss through the updated D
+            logits, upd = d_apply(d_params, d_others, fake, k3)
             return bce_logits(logits, 1.0), upd
 
-        (err_g, d_upd2), grads = jax.value_and_grad(g_loss, has_aux=True)(g_params)
+        (err_g, d_upd2), grad_fake = jax.value_and_grad(g_loss, has_aux=True)(fake)
+        (grads,) = g_vjp(grad_fake)
         updates, og = opt.update(grads, state["og"], g_params)
         g_params = optax.apply_updates(g_params, updates)
         new = {"g": {"params": g_params, **g_others, **g_updates}, "d": {"params": d_params, **d_others, **d_upd2},
