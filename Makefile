@@ -232,6 +232,11 @@ BENCH_QUICK ?= 0
 BENCH_ALSO ?= xla:cpu,onnx:cpu
 BENCH_PROFILE ?=
 BENCH_FLAGS ?=
+# BENCH_SCALING=1 (the default) also times DCGAN-64 at batches 16-256 and widths 16-128 in advlab's
+# columns and the main run's fastest peer on DCGAN-64, into build/bench-scaling.json and the plot
+# build/bench-scaling.png (docs/performance.md, "Scaling").
+BENCH_SCALING ?= 1
+BENCH_SCALING_OUT ?= $(BUILD)/bench-scaling.json
 # The first column is the embedded pure-Go backend; BENCH_ALSO adds XLA CPU and ONNX Runtime.
 BENCH_ENV := OMP_NUM_THREADS=$(shell nproc) OPENBLAS_NUM_THREADS=1 ADVLAB_CACHE=$(ADVLAB_CACHE) GOMLX_BACKEND=$(or $(BENCH_BACKEND),go)
 
@@ -244,7 +249,7 @@ deps-peers: ## install the benchmark's peers (PyTorch 2, TensorFlow 2, JAX/Flax;
 # fails to run, fails the check; a peer the package index could not serve is reported and allowed.
 .PHONY: peers-check
 peers-check: build deps-peers
-	$(BENCH_ENV) bin/advlab bench -quick -also "" -strict -out $(BUILD)/peers-check.json
+	$(BENCH_ENV) bin/advlab bench -quick -also "" -strict -workloads all,dcgan64/batch=16/ngf=16 -out $(BUILD)/peers-check.json
 
 bench: build onnx pjrt-optional deps-jupyterlab deps-browser deps-peers ## time DCGAN-28/64, the VAE and a VAAL round next to PyTorch 2 (eager, compile), TensorFlow 2 and JAX into build/bench.json
 	@mkdir -p $(BUILD)
@@ -259,6 +264,10 @@ bench: build onnx pjrt-optional deps-jupyterlab deps-browser deps-peers ## time 
 			else echo "bench: the JupyterLab latency check failed (above); the report goes on without it"; fi; \
 		else echo "bench: JupyterLab is not installed ($$(cat $(BUILD)/jupyterlab.status 2>/dev/null || echo 'make deps-jupyterlab')); no browser latency"; fi; \
 		$(BENCH_ENV) bin/advlab bench -out $(BENCH_OUT) -also "$(BENCH_ALSO)" -notebook $(BUILD)/bench-notebook.json $$lab $(BENCH_FLAGS); \
+		if [ "$(BENCH_SCALING)" = 1 ]; then \
+			$(BENCH_ENV) bin/advlab bench -workloads scaling -best-peer $(BENCH_OUT) -rounds 2 -steps 2 -matmul 1024 \
+				-also "$(BENCH_ALSO)" -out $(BENCH_SCALING_OUT) -plot $(BUILD)/bench-scaling.png $(BENCH_FLAGS); \
+		fi; \
 	fi
 	@if [ -n "$(BENCH_PROFILE)" ]; then \
 		$(BENCH_ENV) bin/advlab bench -cpuprofile $(BENCH_PROFILE) -profile dcgan28 -profile-steps 2 && \

@@ -21,6 +21,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 
 	"github.com/gomlx/compute"
 
@@ -28,24 +30,38 @@ import (
 	"github.com/advlab/advlab/lib/data"
 	"github.com/advlab/advlab/lib/gan"
 	"github.com/advlab/advlab/lib/models"
+	"github.com/advlab/advlab/lib/ssl"
 	"github.com/advlab/advlab/lib/vae"
 )
 
 // Workload is one training step to time.
 type Workload struct {
 	// Name identifies the workload on the command line and in the JSON ("dcgan28", "dcgan64",
-	// "vae", "vaal").
+	// "vae", "vaal"; a variant of one at another batch or width adds options after slashes, as
+	// "dcgan64/batch=128/ngf=32": see LookupWorkload).
 	Name string `json:"name"`
+	// Base is the workload a variant is of ("dcgan64"); empty for the workloads themselves.
+	Base string `json:"base,omitempty"`
 	// Title describes it in words.
 	Title string `json:"title"`
 	// Batch is the number of images per step.
 	Batch int `json:"batch"`
+	// NGF is DCGAN-64's base width (ngf = ndf; 64 in pytorch/examples); zero for the others.
+	NGF int `json:"ngf,omitempty"`
 	// FLOPs is the analytic FLOP count of one step (see flops.go).
 	FLOPs float64 `json:"flops"`
 	// Weights counts the matrix weights of each network ("generator", "discriminator"; "model"
 	// for the VAE); a peer's setup reports its own counts, and a cell whose networks differ is
 	// refused. Nil: not checked (the VAAL round).
 	Weights map[string]int `json:"weights,omitempty"`
+}
+
+// BaseName is the name of the workload a variant is of, or the workload's own name.
+func (w Workload) BaseName() string {
+	if w.Base != "" {
+		return w.Base
+	}
+	return w.Name
 }
 
 // The VAAL round the "vaal" workload times: a fresh β-VAE and latent discriminator trained for
@@ -63,33 +79,149 @@ const (
 // Workloads returns every workload in the order they are reported.
 func Workloads() []Workload {
 	g28, d28 := DCGAN28Layers()
-	g64, d64 := DCGAN64Layers()
 	return []Workload{
 		{Name: "dcgan28", Title: "DCGAN-28 (TensorFlow tutorial), D step + G step, Adam", Batch: 64,
 			FLOPs: GANStepFLOPs(g28, d28, 64), Weights: ganWeights(g28, d28)},
-		{Name: "dcgan64", Title: "DCGAN-64 (pytorch/examples, 1 channel), D step + G step, Adam", Batch: 64,
-			FLOPs: GANStepFLOPs(g64, d64, 64), Weights: ganWeights(g64, d64)},
+		dcgan64(64, 64),
 		{Name: "vae", Title: "MLP VAE (pytorch/examples/vae), one Adam step", Batch: 128,
 			FLOPs: VAEStepFLOPs(MLPVAELayers(), 128), Weights: map[string]int{"model": totalWeights(MLPVAELayers())}},
+		{Name: "ssl", Title: "semi-supervised GAN (openai/improved-gan MNIST MLP, feature matching), D step + G step, Adam", Batch: SSLBatch,
+			FLOPs: SSLStepFLOPs(SSLLayers()), Weights: ganWeights(SSLLayers())},
 		{Name: "vaal", Title: fmt.Sprintf("one VAAL round: MLP β-VAE + latent D from scratch, %d iterations, D(μ) over %d images",
 			VAALIterations, VAALPool), Batch: 64, FLOPs: VAALRoundFLOPs(VAALIterations, 64, VAALPool)},
 	}
+}
+
+// dcgan64 is the DCGAN-64 workload at a batch and a base width.
+func dcgan64(batch, ngf int) Workload {
+	g, d := DCGAN64LayersWidth(ngf)
+	return Workload{Name: "dcgan64", Title: "DCGAN-64 (pytorch/examples, 1 channel), D step + G step, Adam", Batch: batch,
+		NGF: ngf, FLOPs: GANStepFLOPs(g, d, batch), Weights: ganWeights(g, d)}
+}
+
+// The scaling study's points (ScalingWorkloads): DCGAN-64 at these batches (ngf 64) and at these
+// widths (batch 64).
+var (
+	ScalingBatches = []int{16, 32, 64, 128, 256}
+	ScalingWidths  = []int{16, 32, 64, 128}
+)
+
+// ScalingWorkloads names the DCGAN-64 variants of the scaling study: every batch of ScalingBatches
+// at ngf 64, then every width of ScalingWidths at batch 64 (the point batch 64, ngf 64 once).
+func ScalingWorkloads() []string {
+	var names []string
+	for _, b := range ScalingBatches {
+		names = append(names, variantName("dcgan64", b, 64, 64, 64))
+	}
+	for _, ngf := range ScalingWidths {
+		if ngf != 64 {
+			names = append(names, variantName("dcgan64", 64, ngf, 64, 64))
+		}
+	}
+	return names
 }
 
 func ganWeights(generator, discriminator []Layer) map[string]int {
 	return map[string]int{"generator": totalWeights(generator), "discriminator": totalWeights(discriminator)}
 }
 
-// LookupWorkload returns the workload called name.
+// variantName is the canonical name of base at a batch and width: the options that differ from
+// the defaults, batch first ("dcgan64/batch=128/ngf=32").
+func variantName(base string, batch, ngf, defaultBatch, defaultNGF int) string {
+	name := base
+	if batch != defaultBatch {
+		name += fmt.Sprintf("/batch=%d", batch)
+	}
+	if ngf != defaultNGF {
+		name += fmt.Sprintf("/ngf=%d", ngf)
+	}
+	return name
+}
+
+// The bounds of a variant's options.
+const (
+	maxVariantBatch = 4096
+	maxVariantNGF   = 512
+)
+
+// LookupWorkload returns the workload called name: one of Workloads, or a variant of one with
+// options after slashes: "batch=N" (the GANs and the VAE) and "ngf=N" (DCGAN-64's base width, ngf
+// = ndf), as in "dcgan64/batch=128/ngf=32". A variant's Name is its canonical form (options that
+// differ from the defaults, batch first), which is what the workers receive.
 func LookupWorkload(name string) (Workload, error) {
+	baseName, options, hasOptions := strings.Cut(name, "/")
 	names := ""
 	for _, w := range Workloads() {
-		if w.Name == name {
+		names += " " + w.Name
+		if w.Name != baseName {
+			continue
+		}
+		if !hasOptions {
 			return w, nil
 		}
-		names += " " + w.Name
+		return variant(w, name, options)
 	}
-	return Workload{}, fmt.Errorf("bench: unknown workload %q (known:%s)", name, names)
+	return Workload{}, fmt.Errorf("bench: unknown workload %q (known:%s; variants such as dcgan64/batch=128/ngf=32)", name, names)
+}
+
+// variant parses a workload's options ("batch=128/ngf=32") and returns the workload they make.
+func variant(w Workload, name, options string) (Workload, error) {
+	batch, ngf := w.Batch, w.NGF
+	seen := map[string]bool{}
+	for _, option := range strings.Split(options, "/") {
+		key, value, ok := strings.Cut(option, "=")
+		n, err := strconv.Atoi(value)
+		if !ok || err != nil {
+			return Workload{}, fmt.Errorf("bench: workload %q: option %q is not KEY=INTEGER (batch=N or ngf=N)", name, option)
+		}
+		if seen[key] {
+			return Workload{}, fmt.Errorf("bench: workload %q: option %s given twice", name, key)
+		}
+		seen[key] = true
+		switch {
+		case key == "batch" && (w.Name == "dcgan28" || w.Name == "dcgan64" || w.Name == "vae"):
+			if n < 1 || n > maxVariantBatch {
+				return Workload{}, fmt.Errorf("bench: workload %q: batch=%d, want 1 to %d", name, n, maxVariantBatch)
+			}
+			batch = n
+		case key == "ngf" && w.Name == "dcgan64":
+			if n < 1 || n > maxVariantNGF {
+				return Workload{}, fmt.Errorf("bench: workload %q: ngf=%d, want 1 to %d", name, n, maxVariantNGF)
+			}
+			ngf = n
+		default:
+			known := "none"
+			switch w.Name {
+			case "dcgan28", "vae":
+				known = "batch"
+			case "dcgan64":
+				known = "batch, ngf"
+			}
+			return Workload{}, fmt.Errorf("bench: workload %q: %s has no option %q (it has: %s)", name, w.Name, key, known)
+		}
+	}
+	var v Workload
+	switch w.Name {
+	case "dcgan28":
+		g, d := DCGAN28Layers()
+		v = w
+		v.FLOPs = GANStepFLOPs(g, d, batch)
+	case "dcgan64":
+		v = dcgan64(batch, ngf)
+	case "vae":
+		v = w
+		v.FLOPs = VAEStepFLOPs(MLPVAELayers(), batch)
+	}
+	v.Batch = batch
+	v.Name = variantName(w.Name, batch, ngf, w.Batch, w.NGF)
+	if v.Name != w.Name {
+		v.Base = w.Name
+		v.Title += fmt.Sprintf(", batch %d", batch)
+		if w.NGF != 0 {
+			v.Title += fmt.Sprintf(", ngf = ndf = %d", ngf)
+		}
+	}
+	return v, nil
 }
 
 // NewStepper prepares one training step of workload w on backend b, fed with random data of the
@@ -105,11 +237,13 @@ func NewStepper(b compute.Backend, w Workload) (step func() error, err error) {
 		}
 		return values
 	}
-	switch w.Name {
+	switch w.BaseName() {
 	case "dcgan28", "dcgan64":
 		m := models.DCGAN28(models.DCGAN28Tutorial)
-		if w.Name == "dcgan64" {
-			m = models.DCGAN64(models.DCGAN64Tutorial)
+		if w.BaseName() == "dcgan64" {
+			c := models.DCGAN64Tutorial
+			c.NGF, c.NDF = w.NGF, w.NGF
+			m = models.DCGAN64(c)
 		}
 		n := 2 * w.Batch
 		images := gan.FloatImages{Values: uniform(n*m.Height*m.Width*m.Channels, -1, 1), N: n,
@@ -132,10 +266,34 @@ func NewStepper(b compute.Backend, w Workload) (step func() error, err error) {
 			return nil, err
 		}
 		return func() error { _, err := trainer.Step(); return err }, nil
+	case "ssl":
+		return sslStep(b, uniform)
 	case "vaal":
 		return vaalRound(b, w.Batch, rng)
 	}
 	return nil, fmt.Errorf("bench: no Go implementation of workload %q", w.Name)
+}
+
+// SSLBatch is the semi-supervised step's batch: 100 labelled, 100 unlabelled (twice: one batch for
+// D, another for feature matching) and 100 generated images, as the reference.
+const SSLBatch = 100
+
+// sslStep prepares the "ssl" workload: lib/ssl's trainer with models.ImprovedGANMNIST on random
+// images in [0, 1] (2 batches of unlabelled images, one of labelled), the data-dependent
+// initialisation on 100 of them done before the step is timed.
+func sslStep(b compute.Backend, uniform func(n int, low, high float32) []float32) (func() error, error) {
+	m := models.ImprovedGANMNIST()
+	n := 2 * SSLBatch
+	labels := make([]int, n)
+	for i := range labels {
+		labels[i] = i % 10
+	}
+	images := data.Floats{Values: uniform(n*28*28, 0, 1), Labels: labels, N: n, Height: 28, Width: 28, Channels: 1}
+	trainer, err := ssl.New(b, ssl.Config{BatchSize: SSLBatch, Seed: 1, DataInit: SSLBatch}, m.Discriminator, m.Generator, images, images)
+	if err != nil {
+		return nil, err
+	}
+	return func() error { _, err := trainer.Step(); return err }, nil
 }
 
 // vaalRound prepares the "vaal" workload: a pool of VAALPool random 28x28 images, VAALLabelled of

@@ -40,6 +40,8 @@ func TestStepFLOPs(t *testing.T) {
 		{"vae MACs", totalMACs(MLPVAELayers()), 651_200},
 		{"dcgan28 step", GANStepFLOPs(g28, d28, 64), 2 * 64 * (3*51_744_000 + 9*10_355_072)},
 		{"vae step", VAEStepFLOPs(MLPVAELayers(), 128), 2 * 128 * 3 * 651_200},
+		// SSL: G 692 000, D 1 536 500 MACs per image; G 4 passes, D 12 (see SSLStepFLOPs).
+		{"ssl step", SSLStepFLOPs(SSLLayers()), 2 * 100 * (4*692_000 + 12*1_536_500)},
 		{"matmul 2048", MatmulFLOPs(2048), 17_179_869_184},
 		// VAAL: E = 339 200, Dec = 326 400, A = 279 040 MACs per image.
 		{"vaal round", VAALRoundFLOPs(25, 64, 2000), 2 * (25*128*(6*(339_200+326_400+279_040)+339_200+3*279_040) + 2000*(339_200+279_040))},
@@ -56,7 +58,7 @@ func checkLayers(t *testing.T, store *model.Store, root string, layers []Layer) 
 	t.Helper()
 	weights := map[string]int{}
 	for v := range store.Scope(root).IterVariables() {
-		if v.Name() == "weights" {
+		if v.Name() == "weights" || v.Name() == "weights_v" { // weights_v: a weight-normalised layer's direction
 			weights[v.Scope()] = v.Shape().Size()
 		}
 	}
@@ -85,6 +87,8 @@ func TestWorkloadWeights(t *testing.T) {
 		"dcgan28": {"generator": 100*12544 + 25*256*128 + 25*128*64 + 25*64, "discriminator": 25*64 + 25*64*128 + 6272},
 		"dcgan64": {"generator": 16 * (100*512 + 512*256 + 256*128 + 128*64 + 64), "discriminator": 16 * (64 + 64*128 + 128*256 + 256*512 + 512)},
 		"vae":     {"model": 784*400 + 2*400*20 + 20*400 + 400*784},
+		// openai/improved-gan's MNIST model: G 100-500-500-784, D 784-1000-500-250-250-250-10.
+		"ssl": {"generator": 100*500 + 500*500 + 500*784, "discriminator": 784*1000 + 1000*500 + 500*250 + 2*250*250 + 250*10},
 	}
 	for _, w := range Workloads() {
 		if !maps.Equal(w.Weights, want[w.Name]) {
@@ -96,12 +100,14 @@ func TestWorkloadWeights(t *testing.T) {
 func TestLayersMatchModels(t *testing.T) {
 	g28, d28 := DCGAN28Layers()
 	g64, d64 := DCGAN64Layers()
+	gSSL, dSSL := SSLLayers()
 	for _, c := range []struct {
 		gan  models.GAN
 		g, d []Layer
 	}{
 		{models.DCGAN28(models.DCGAN28Tutorial), g28, d28},
 		{models.DCGAN64(models.DCGAN64Tutorial), g64, d64},
+		{models.ImprovedGANMNIST(), gSSL, dSSL},
 	} {
 		store, _, _, _, err := c.gan.Build()
 		if err != nil {

@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -34,6 +35,8 @@ type worker struct {
 	stdin  io.WriteCloser
 	lines  chan string // response lines; closed when the worker's stdout ends
 	done   chan error  // the process's exit status
+	// exited, once set, says how the process ended; every later request fails with it.
+	exited error
 }
 
 // startWorker starts the column's worker process. Its stderr and any stdout lines that are not
@@ -73,17 +76,21 @@ func startWorker(c Column, log io.Writer) (*worker, error) {
 
 // call sends one request and waits up to timeout for its response.
 func (w *worker) call(req Request, timeout time.Duration) (Response, error) {
+	if w.exited != nil {
+		return Response{}, fmt.Errorf("bench: the %s worker is not running: %w", w.column.Name, w.exited)
+	}
 	encoded, err := json.Marshal(req)
 	if err != nil {
 		return Response{}, err
 	}
 	if _, err := fmt.Fprintf(w.stdin, "%s\n", encoded); err != nil {
-		return Response{}, fmt.Errorf("bench: %s worker: %w", w.column.Name, err)
+		// The worker has most likely exited: say how, not only that its pipe is closed.
+		return Response{}, fmt.Errorf("bench: the %s worker did not take %q: %w", w.column.Name, req.Cmd, w.exitStatus(err))
 	}
 	select {
 	case line, open := <-w.lines:
 		if !open {
-			return Response{}, fmt.Errorf("bench: the %s worker exited during %q: %v", w.column.Name, req.Cmd, <-w.done)
+			return Response{}, fmt.Errorf("bench: the %s worker exited during %q: %w", w.column.Name, req.Cmd, w.exitStatus(nil))
 		}
 		var resp Response
 		if err := json.Unmarshal([]byte(line), &resp); err != nil {
@@ -97,6 +104,33 @@ func (w *worker) call(req Request, timeout time.Duration) (Response, error) {
 		w.kill()
 		return Response{}, fmt.Errorf("bench: the %s worker did not answer %q within %s; stopped it", w.column.Name,
 			req.Cmd, timeout)
+	}
+}
+
+// exitStatus waits a few seconds for the worker's exit status and records it in w.exited; a worker
+// killed by SIGKILL is said to be, with the likely cause. writeErr, when the process has not ended,
+// is returned as is.
+func (w *worker) exitStatus(writeErr error) error {
+	go func() { // drain, so that the reader goroutine can reach cmd.Wait.
+		for range w.lines {
+		}
+	}()
+	select {
+	case err := <-w.done:
+		if err == nil {
+			err = fmt.Errorf("exit status 0")
+		}
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && strings.Contains(exit.String(), "killed") {
+			err = fmt.Errorf("%w (SIGKILL: on Linux usually the kernel's out-of-memory killer; see dmesg)", err)
+		}
+		w.exited = err
+		return err
+	case <-time.After(5 * time.Second):
+		if writeErr != nil {
+			return writeErr
+		}
+		return fmt.Errorf("its output ended")
 	}
 }
 

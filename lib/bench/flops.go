@@ -89,8 +89,13 @@ func DCGAN28Layers() (generator, discriminator []Layer) {
 
 // DCGAN64Layers returns the matrix-product layers of pytorch/examples' DCGAN
 // (models.DCGAN64Tutorial: nz 100, ngf = ndf = 64, one channel) for one 64x64x1 image.
-func DCGAN64Layers() (generator, discriminator []Layer) {
-	const nz, ngf, ndf, nc = 100, 64, 64, 1
+func DCGAN64Layers() (generator, discriminator []Layer) { return DCGAN64LayersWidth(64) }
+
+// DCGAN64LayersWidth returns the layers of the same DCGAN with base width ngf = ndf = width (the
+// scaling workloads' "ngf"); the shapes in the comments are at width 64.
+func DCGAN64LayersWidth(width int) (generator, discriminator []Layer) {
+	const nz, nc = 100, 1
+	ngf, ndf := width, width
 	generator = []Layer{
 		convTransposeLayer("deconv1", 4, 1, nz, ngf*8, 1, 1),    // [B, 4, 4, 512]
 		convTransposeLayer("deconv2", 4, 2, ngf*8, ngf*4, 4, 4), // [B, 8, 8, 256]
@@ -106,6 +111,28 @@ func DCGAN64Layers() (generator, discriminator []Layer) {
 		convLayer("conv5", 4, 1, ndf*8, 1, 1, 1),     // [B, 1, 1, 1]
 	}
 	return generator, discriminator
+}
+
+// SSLLayers returns the dense layers of openai/improved-gan's semi-supervised MNIST model
+// (models.ImprovedGANMNIST) for one image: the generator 100-500-500-784 and the discriminator
+// 784-1000-500-250-250-250-10.
+func SSLLayers() (generator, discriminator []Layer) {
+	generator = []Layer{denseLayer("fc1", 100, 500), denseLayer("fc2", 500, 500), denseLayer("out", 500, 784)}
+	widths := []int{784, 1000, 500, 250, 250, 250}
+	for i := 1; i < len(widths); i++ {
+		discriminator = append(discriminator, denseLayer(fmt.Sprintf("fc%d", i), widths[i-1], widths[i]))
+	}
+	discriminator = append(discriminator, denseLayer("out", 250, 10))
+	return generator, discriminator
+}
+
+// SSLStepFLOPs counts one semi-supervised step (lib/ssl's Trainer.Step) at batch SSLBatch: D's
+// update runs G forward once (detached) and D forward and backward on the labelled, unlabelled and
+// generated batches (backward: twice the forward); G's update runs G forward and backward and D
+// forward on the second unlabelled batch and forward and backward to its input only (D's weights
+// are constants there: about one forward more) on the generated one: 2·B·(4·MACs(G) + 12·MACs(D)).
+func SSLStepFLOPs(generator, discriminator []Layer) float64 {
+	return 2 * SSLBatch * (4*totalMACs(generator) + 12*totalMACs(discriminator))
 }
 
 // MLPVAELayers returns the dense layers of pytorch/examples/vae (models.MLPVAEPyTorch) for one

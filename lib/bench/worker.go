@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -105,8 +106,14 @@ func Serve(in io.Reader, out io.Writer, b compute.Backend, description string) e
 					resp = Response{Error: err.Error()}
 				}
 			case "release":
+				// Give the workload's memory back to the system: the next workload, or another
+				// column's worker, may need it (a batch-256 DCGAN-64 step holds about 10 GB on the
+				// pure-Go backend). Two collections let the buffers' finalizers (XLA's, ONNX
+				// Runtime's) run in between.
 				step = nil
 				runtime.GC()
+				runtime.GC()
+				debug.FreeOSMemory()
 			case "matmul":
 				var err error
 				if matmul == nil || matmul.size != req.Size {

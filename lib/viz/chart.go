@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	stddraw "image/draw"
 	"math"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -75,6 +77,9 @@ type Chart struct {
 	// would be at or below zero is drawn mirrored in log space instead
 	// (lower = Y²/(Y+Std)). A bar chart cannot use LogY.
 	LogY bool
+	// LogX draws the X axis on a logarithmic scale (points with X <= 0 are skipped); a bar chart
+	// cannot use it.
+	LogX bool
 	// Bars, when set, makes this a bar chart; see BarChart.
 	Bars *Bars
 }
@@ -201,6 +206,13 @@ func (c *Chart) build(width, height vg.Length) (*plot.Plot, error) {
 		p.Y.Scale = plot.LogScale{}
 		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	}
+	if c.LogX {
+		if c.Bars != nil {
+			return nil, fmt.Errorf("viz: chart %q: a bar chart cannot use LogX", c.Title)
+		}
+		p.X.Scale = plot.LogScale{}
+		p.X.Tick.Marker = logTicksAtData{c.Series}
+	}
 	if c.Bars != nil {
 		if err := c.addBars(p, width); err != nil {
 			return nil, err
@@ -218,6 +230,9 @@ func (c *Chart) build(width, height vg.Length) (*plot.Plot, error) {
 	}
 	if c.LogY && !(p.Y.Min > 0 && p.Y.Min <= p.Y.Max) {
 		p.Y.Min, p.Y.Max = 1, 10 // No positive data yet: a log axis needs some range.
+	}
+	if c.LogX && !(p.X.Min > 0 && p.X.Min <= p.X.Max) {
+		p.X.Min, p.X.Max = 1, 10
 	}
 	c.makeRoomForLegend(p, legendEntries, height)
 	return p, nil
@@ -285,7 +300,7 @@ func (c *Chart) addSeries(p *plot.Plot, series Series, lineColor color.NRGBA) (n
 		if series.X != nil {
 			x = series.X[i]
 		}
-		if !finite(x) || !finite(y) || (c.LogY && y <= 0) {
+		if !finite(x) || !finite(y) || (c.LogY && y <= 0) || (c.LogX && x <= 0) {
 			continue
 		}
 		line = append(line, plotter.XY{X: x, Y: y})
@@ -331,6 +346,45 @@ func (c *Chart) addSeries(p *plot.Plot, series Series, lineColor color.NRGBA) (n
 	}
 	p.Legend.Add(series.Name, curve)
 	return true, nil
+}
+
+// logTicksAtData labels a logarithmic X axis at the series' own abscissas (a batch of 16, 32, 64,
+// ...), which a decade-based axis would leave unlabelled; with more than 12 of them it falls back
+// to plot.LogTicks.
+type logTicksAtData struct{ series []Series }
+
+func (t logTicksAtData) Ticks(min, max float64) []plot.Tick {
+	seen := map[float64]bool{}
+	var ticks []plot.Tick
+	for _, s := range t.series {
+		for _, x := range s.X {
+			if finite(x) && x > 0 && x >= min && x <= max && !seen[x] {
+				seen[x] = true
+				ticks = append(ticks, plot.Tick{Value: x, Label: strconv.FormatFloat(x, 'g', -1, 64)})
+			}
+		}
+	}
+	if len(ticks) == 0 || len(ticks) > 12 {
+		return plot.LogTicks{Prec: -1}.Ticks(min, max)
+	}
+	return ticks
+}
+
+// ChartRow renders charts side by side into one image, each widthPx x heightPx pixels at 96 dots
+// per inch (a figure of several panels, as the benchmark's scaling plot).
+func ChartRow(charts []*Chart, widthPx, heightPx int) (image.Image, error) {
+	if len(charts) == 0 {
+		return nil, fmt.Errorf("viz: a chart row needs at least one chart")
+	}
+	row := image.NewRGBA(image.Rect(0, 0, widthPx*len(charts), heightPx))
+	for i, c := range charts {
+		img, err := c.Image(widthPx, heightPx)
+		if err != nil {
+			return nil, err
+		}
+		stddraw.Draw(row, image.Rect(i*widthPx, 0, (i+1)*widthPx, heightPx), img, img.Bounds().Min, stddraw.Src)
+	}
+	return row, nil
 }
 
 // finite reports whether v is neither NaN nor infinite.

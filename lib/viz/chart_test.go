@@ -133,3 +133,53 @@ func firstLines(s string, n int) string {
 	lines := strings.SplitN(s, "\n", n+1)
 	return strings.Join(lines[:min(n, len(lines))], "\n")
 }
+
+func TestChartLogXAndRow(t *testing.T) {
+	scaling := &Chart{Title: "step time", LogX: true, LogY: true, Series: []Series{
+		{Name: "go", X: []float64{16, 32, 64, 128, 256}, Y: []float64{0.5, 1, 2, 4, 8}},
+		{Name: "torch", X: []float64{0, 32, 64}, Y: []float64{0.1, 0.2, 0.4}}, // x = 0 is skipped
+	}}
+	svg, err := scaling.SVG(0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The X axis is labelled at the data's abscissas (batches), not only at decades.
+	for _, label := range []string{">16<", ">32<", ">128<", ">256<"} {
+		if !strings.Contains(string(svg), label) {
+			t.Errorf("log-X chart SVG lacks the tick label %s", label)
+		}
+	}
+	ticks := logTicksAtData{scaling.Series}.Ticks(16, 256)
+	if len(ticks) != 5 {
+		t.Errorf("%d ticks at the data, want 5 (16 ... 256): %v", len(ticks), ticks)
+	}
+	if _, err := BarChart("b", []string{"a"}, []float64{1}).withLogX().SVG(0, 0); err == nil {
+		t.Error("bar chart with LogX succeeded, want an error")
+	}
+	row, err := ChartRow([]*Chart{scaling, lossChart()}, 300, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := row.Bounds(); b.Dx() != 600 || b.Dy() != 200 {
+		t.Errorf("row of two 300x200 charts is %dx%d, want 600x200", b.Dx(), b.Dy())
+	}
+	// Both halves were drawn: each has dark (text or line) pixels.
+	for half := range 2 {
+		dark := 0
+		for y := 0; y < 200; y++ {
+			for x := half * 300; x < (half+1)*300; x++ {
+				if r, _, _, _ := row.At(x, y).RGBA(); r < 0x4000 {
+					dark++
+				}
+			}
+		}
+		if dark < 100 {
+			t.Errorf("panel %d of the row has %d dark pixels: not drawn", half, dark)
+		}
+	}
+	if _, err := ChartRow(nil, 10, 10); err == nil {
+		t.Error("empty chart row succeeded, want an error")
+	}
+}
+
+func (c *Chart) withLogX() *Chart { c.LogX = true; return c }

@@ -197,7 +197,7 @@ def vae_stepper(batch):
 
 STEPPERS = {
     "dcgan28": lambda batch: gan_stepper(Generator28(), Discriminator28(), batch, 100, (28, 28, 1)),
-    "dcgan64": lambda batch: gan_stepper(Generator64(), Discriminator64(), batch, 100, (64, 64, 1)),
+    "dcgan64": lambda batch, ngf=64: gan_stepper(Generator64(ngf), Discriminator64(ngf), batch, 100, (64, 64, 1)),
     "vae": vae_stepper,
 }
 

@@ -17,11 +17,17 @@ biases or batch-norm parameters) of each network ({"generator": n, "discriminato
 {"model": n}); setup reports it and `advlab bench` refuses a cell whose networks differ from
 advlab's.
 
+A variant of a workload at another batch or width (lib/bench's LookupWorkload) is named with
+options after slashes, "dcgan64/batch=128/ngf=32": the stepper is called with the batch and, as
+keyword arguments, the other options (ngf=32); a peer whose stepper has no such parameter answers
+that it does not implement the variant.
+
 A workload a peer does not implement answers its setup with ok false and an error starting
 "not implemented" (the report shows the cell as not run, with that reason).
 """
 
 import argparse
+import inspect
 import json
 import statistics
 import sys
@@ -29,7 +35,7 @@ import time
 
 RESPONSE_PREFIX = "advlab-bench "
 # Batch per workload, as lib/bench/bench.go's Workloads.
-BATCHES = {"dcgan28": 64, "dcgan64": 64, "vae": 128, "vaal": 64}
+BATCHES = {"dcgan28": 64, "dcgan64": 64, "vae": 128, "ssl": 100, "vaal": 64}
 
 
 class NotImplementedWorkload(Exception):
@@ -45,12 +51,30 @@ def time_steps(step, n):
     return seconds
 
 
+def parse(name):
+    """Splits a workload name into (base, batch, options): "dcgan64/batch=128/ngf=32" gives
+    ("dcgan64", 128, {"ngf": 32}); a plain name gives its batch from BATCHES and no options."""
+    base, *parts = name.split("/")
+    if base not in BATCHES:
+        raise ValueError(f"unknown workload {base!r} (known: {', '.join(BATCHES)})")
+    options = {}
+    for part in parts:
+        key, sep, value = part.partition("=")
+        if not sep or not value.isdigit() or key in options:
+            raise ValueError(f"workload {name!r}: option {part!r} is not a new KEY=INTEGER")
+        options[key] = int(value)
+    return base, options.pop("batch", BATCHES[base]), options
+
+
 def make(steppers, name):
-    if name not in BATCHES:
-        raise ValueError(f"unknown workload {name!r} (known: {', '.join(BATCHES)})")
-    if name not in steppers:
+    base, batch, options = parse(name)
+    if base not in steppers:
         raise NotImplementedWorkload(f"not implemented by this peer (it has {', '.join(steppers)})")
-    return steppers[name](BATCHES[name])
+    accepted = inspect.signature(steppers[base]).parameters
+    missing = [key for key in options if key not in accepted]
+    if missing:
+        raise NotImplementedWorkload(f"not implemented by this peer: {base} has no option {', '.join(missing)}")
+    return steppers[base](batch, **options)
 
 
 def serve(steppers, info, matmul):
@@ -103,8 +127,9 @@ def standalone(steppers, info, matmul, workloads, steps, size):
             print(f"{name}: matrix weights {step.weights}")
         first = time_steps(step, 1)[0]
         median = statistics.median(time_steps(step, steps))
-        print(f"{name:8s} batch {BATCHES[name]:4d}  first step {first:.3f}s  step (median of {steps}) "
-              f"{median:.3f}s  {BATCHES[name] / median:.1f} images/s")
+        batch = parse(name)[1]
+        print(f"{name:8s} batch {batch:4d}  first step {first:.3f}s  step (median of {steps}) "
+              f"{median:.3f}s  {batch / median:.1f} images/s")
 
 
 def arguments(doc, steppers):

@@ -30,7 +30,14 @@ fixtures come from) at full width:
     (784-400-32, Gaussian decoder: squared error summed over the pixels) and latent discriminator
     (32-512-512-1): fresh networks, VAAL_ITERATIONS iterations of 2 VAE and 1 discriminator Adam
     updates on 64 labelled + 64 unlabelled images, then D(mu) over the whole pool and the
-    VAAL_BUDGET lowest unlabelled images selected.
+    VAAL_BUDGET lowest unlabelled images selected;
+  * ssl: openai/improved-gan's semi-supervised MNIST model and step (train_mnist_feature_matching.py,
+    as lib/models.ImprovedGANMNIST and lib/ssl): D GaussianNoise + weight-normalised dense
+    784-1000-500-250-250-250-10 (hidden scales fixed), G 100-500-500-784 with batch norm without
+    gain and a weight-normalised sigmoid output; D's update on L_lab + L_unl over 100 labelled, 100
+    unlabelled and 100 detached generated images, then G's feature-matching update through the
+    updated D against a second unlabelled batch; Adam (lr 0.003, betas 0.5, 0.999, eps 1e-4 as
+    lib/ssl's default) and the moving average of D's weights (rate 1e-3) after each D update.
 
 The GAN step is pytorch/examples' dcgan: D on the real batch and on the detached fake batch, D's
 Adam step, then G's loss through the updated D and G's Adam step. Data are random tensors of the
@@ -49,7 +56,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "fixtures"))
 from gan_steps import dcgan28, dcgan64  # noqa: E402
-from peer_protocol import arguments, run, BATCHES  # noqa: E402
+from peer_protocol import arguments, run  # noqa: E402
 
 # The VAAL round of lib/bench (bench.go: VAALIterations, VAALPool, VAALLabelled, VAALBudget).
 VAAL_ITERATIONS, VAAL_POOL, VAAL_LABELLED, VAAL_BUDGET = 25, 2000, 200, 100
@@ -118,6 +125,91 @@ def gan_stepper(g, d, batch, nz, shape):
 def matrix_weights(module):
     """Counts the kernels' weights (tensors of two or more dimensions: no biases or batch norm)."""
     return sum(p.numel() for p in module.parameters() if p.dim() >= 2)
+
+
+class WeightNormLinear(nn.Module):
+    """Salimans & Kingma's weight-normalised dense layer: y = x·(g·V/|V|)ᵀ + b, V ~ N(0, 0.1²)."""
+
+    def __init__(self, n_in, n_out, train_scale):
+        super().__init__()
+        self.v = nn.Parameter(torch.randn(n_out, n_in) * 0.1)
+        self.g = nn.Parameter(torch.ones(n_out), requires_grad=train_scale)
+        self.b = nn.Parameter(torch.zeros(n_out))
+
+    def forward(self, x):
+        return F.linear(x, self.v * (self.g / self.v.norm(dim=1)).unsqueeze(1), self.b)
+
+
+class SSLDiscriminator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        widths = [784, 1000, 500, 250, 250, 250]
+        self.hidden = nn.ModuleList(WeightNormLinear(a, b, False) for a, b in zip(widths, widths[1:]))
+        self.out = WeightNormLinear(250, 10, True)
+
+    def forward(self, x):
+        """Returns the 10 logits and the last hidden layer (the features feature matching compares)."""
+        x = x.reshape(x.shape[0], -1)
+        for i, layer in enumerate(self.hidden):
+            x = F.relu(layer(x + torch.randn_like(x) * (0.3 if i == 0 else 0.5)))
+        return self.out(x + torch.randn_like(x) * 0.5), x
+
+
+class SSLGenerator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(100, 500, bias=False), nn.Linear(500, 500, bias=False)
+        self.bn1, self.bn2 = nn.BatchNorm1d(500, eps=1e-6, affine=False), nn.BatchNorm1d(500, eps=1e-6, affine=False)
+        self.offset1, self.offset2 = nn.Parameter(torch.zeros(500)), nn.Parameter(torch.zeros(500))
+        self.out = WeightNormLinear(500, 784, True)
+
+    def forward(self, z):
+        x = F.softplus(self.bn1(self.fc1(z)) + self.offset1)
+        x = F.softplus(self.bn2(self.fc2(x)) + self.offset2)
+        return torch.sigmoid(self.out(x))
+
+
+def ssl_stepper(batch):
+    d, g = SSLDiscriminator(), SSLGenerator()
+    average = [p.detach().clone() for p in d.parameters()]
+    trained = [p for p in d.parameters() if p.requires_grad]
+    opt_d = torch.optim.Adam(trained, lr=3e-3, betas=(0.5, 0.999), eps=1e-4)
+    opt_g = torch.optim.Adam(g.parameters(), lr=3e-3, betas=(0.5, 0.999), eps=1e-4)
+    x_lab, x_unl, x_unl2 = (torch.rand(batch, 784) for _ in range(3))
+    y_lab = torch.arange(batch) % 10
+
+    def step():
+        z1, z2 = torch.rand(batch, 100), torch.rand(batch, 100)
+        # (1) D: L_lab + L_unl on labelled, unlabelled and detached generated images.
+        opt_d.zero_grad()
+        lab, _ = d(x_lab)
+        unl, _ = d(x_unl)
+        fake, _ = d(g(z1).detach())
+        lse_unl, lse_fake = torch.logsumexp(unl, 1), torch.logsumexp(fake, 1)
+        loss_lab = F.cross_entropy(lab, y_lab)
+        loss_unl = -0.5 * lse_unl.mean() + 0.5 * F.softplus(lse_unl).mean() + 0.5 * F.softplus(lse_fake).mean()
+        (loss_lab + loss_unl).backward()
+        opt_d.step()
+        with torch.no_grad():
+            for a, p in zip(average, d.parameters()):
+                a.lerp_(p, 1e-3)
+        # (2) G: feature matching against the updated D (its weights constants here) on a second
+        # unlabelled batch.
+        opt_g.zero_grad()
+        for p in trained:
+            p.requires_grad_(False)
+        _, fake_features = d(g(z2))
+        with torch.no_grad():
+            _, real_features = d(x_unl2)
+        loss_g = ((fake_features.mean(0) - real_features.mean(0)) ** 2).mean()
+        loss_g.backward()
+        opt_g.step()
+        for p in trained:
+            p.requires_grad_(True)
+        return loss_lab.item() + loss_unl.item() + loss_g.item()
+
+    step.weights = {"generator": matrix_weights(g), "discriminator": matrix_weights(d)}
+    return step
 
 
 def vae_stepper(batch):
@@ -227,22 +319,28 @@ def compiled(module):
     return torch.compile(module) if COMPILE else module
 
 
-def stepper(name):
+def dcgan28_stepper(batch):
+    torch.manual_seed(1)
+    g, d, _, _ = dcgan28(256, 128, 64, 64, 128, 100)
+    return gan_stepper(compiled(g), compiled(with_dropout(d, 0.3)), batch, 100, (1, 28, 28))
+
+
+def dcgan64_stepper(batch, ngf=64):
+    """pytorch/examples' dcgan at base width ngf = ndf (the scaling study's "ngf")."""
+    torch.manual_seed(1)
+    g, d, _, _ = dcgan64(100, ngf, ngf, 1)
+    return gan_stepper(compiled(g), compiled(d), batch, 100, (1, 64, 64))
+
+
+def seeded(make):
     def build(batch):
         torch.manual_seed(1)
-        if name == "dcgan28":
-            g, d, _, _ = dcgan28(256, 128, 64, 64, 128, 100)
-            return gan_stepper(compiled(g), compiled(with_dropout(d, 0.3)), batch, 100, (1, 28, 28))
-        if name == "dcgan64":
-            g, d, _, _ = dcgan64(100, 64, 64, 1)
-            return gan_stepper(compiled(g), compiled(d), batch, 100, (1, 64, 64))
-        if name == "vae":
-            return vae_stepper(batch)
-        return vaal_stepper(batch)
+        return make(batch)
     return build
 
 
-STEPPERS = {name: stepper(name) for name in BATCHES}
+STEPPERS = {"dcgan28": dcgan28_stepper, "dcgan64": dcgan64_stepper, "vae": seeded(vae_stepper),
+            "ssl": seeded(ssl_stepper), "vaal": seeded(vaal_stepper)}
 
 
 def time_matmul(size, n):

@@ -3,9 +3,11 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -91,7 +93,9 @@ func runBench(args []string) error {
 	out := fs.String("out", "build/bench.json", "write the JSON report here (empty: do not write)")
 	rounds := fs.Int("rounds", 0, "alternation rounds (0: 4, or 1 with -quick)")
 	steps := fs.Int("steps", 0, "steps per column per round (0: 3, or 1 with -quick)")
-	workloads := fs.String("workloads", "", "comma-separated workloads (default all: dcgan28,dcgan64,vae,vaal)")
+	workloads := fs.String("workloads", "", "comma-separated workloads (default all: dcgan28,dcgan64,vae,vaal), variants of them at another batch or width (dcgan64/batch=128/ngf=32), \"all\", or \"scaling\" (DCGAN-64 at batches 16-256 and widths 16-128)")
+	plotPath := fs.String("plot", "", "draw the DCGAN-64 scaling plot (step time against batch and width) of the run, or of the -table report, into this PNG")
+	bestPeerOf := fs.String("best-peer", "", "time only the peer that was fastest in this earlier JSON report, on the workloads' base (dcgan64 for the scaling variants)")
 	matmul := fs.Int("matmul", 0, "matrix size of the peak measurement (0: 2048, or 512 with -quick)")
 	also := fs.String("also", "", "comma-separated further GOMLX_BACKEND values to time as extra columns (e.g. onnx:cpu)")
 	peers := fs.String("peers", "build/peers", "the folder of the peers' virtual environments (scripts/bench/peers.sh): torch, tf and jax (empty: no peers)")
@@ -126,9 +130,12 @@ func runBench(args []string) error {
 		}
 		var report bench.Report
 		if err := json.Unmarshal(content, &report); err != nil {
-			return fmt.Errorf("%s: %w", *table, err)
+			return fmt.Errorf("-table %s: %w", *table, err)
 		}
-		return report.WriteTable(os.Stdout)
+		if err := report.WriteTable(os.Stdout); err != nil {
+			return err
+		}
+		return savePlot(&report, *plotPath)
 	}
 	if *cpuProfile != "" {
 		return profileBench(*cpuProfile, *profileWorkload, *profileSteps)
@@ -143,7 +150,17 @@ func runBench(args []string) error {
 	if *torchTF32 {
 		torchArgs = append(torchArgs, "--tf32")
 	}
-	columns = append(columns, peerColumns(*peers, *python, *scripts, torchArgs)...)
+	names, err := expandWorkloads(*workloads)
+	if err != nil {
+		return err
+	}
+	peerCols := peerColumns(*peers, *python, *scripts, torchArgs)
+	if *bestPeerOf != "" {
+		if peerCols, err = keepBestPeer(peerCols, *bestPeerOf, names); err != nil {
+			return err
+		}
+	}
+	columns = append(columns, peerCols...)
 	for _, config := range splitList(*also) {
 		columns = append(columns, bench.Column{Name: "advlab@" + config, Command: self, Args: []string{"bench", "-worker"},
 			Env: []string{backend.EnvVar + "=" + config}})
@@ -162,7 +179,7 @@ func runBench(args []string) error {
 	if *matmul > 0 {
 		opts.MatmulSize = *matmul
 	}
-	opts.Workloads = splitList(*workloads)
+	opts.Workloads = names
 	opts.Timeout = *timeout
 
 	report, runErr := bench.Run(opts)
@@ -205,7 +222,93 @@ func runBench(args []string) error {
 	if runErr == nil && *strict {
 		runErr = strictCheck(report)
 	}
+	if runErr == nil {
+		runErr = savePlot(report, *plotPath)
+	}
 	return runErr
+}
+
+// expandWorkloads turns the -workloads flag into workload names: "all" stands for every workload,
+// "scaling" for bench.ScalingWorkloads; every name is checked (a typo fails before any worker
+// starts). Empty: nil, every workload.
+func expandWorkloads(flag string) ([]string, error) {
+	var names []string
+	for _, item := range splitList(flag) {
+		switch item {
+		case "all":
+			for _, w := range bench.Workloads() {
+				names = append(names, w.Name)
+			}
+		case "scaling":
+			names = append(names, bench.ScalingWorkloads()...)
+		default:
+			w, err := bench.LookupWorkload(item)
+			if err != nil {
+				return nil, usageError("-workloads: %v", err)
+			}
+			names = append(names, w.Name)
+		}
+	}
+	return names, nil
+}
+
+// keepBestPeer keeps, of the peer columns, only those that were the fastest peer (BestPeer) in the
+// report at path for the base of one of the workloads to time.
+func keepBestPeer(columns []bench.Column, path string, workloads []string) ([]bench.Column, error) {
+	content, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("-best-peer: %w", err)
+	}
+	var report bench.Report
+	if err := json.Unmarshal(content, &report); err != nil {
+		return nil, fmt.Errorf("-best-peer %s: not a bench report: %w", path, err)
+	}
+	if len(workloads) == 0 {
+		for _, w := range bench.Workloads() {
+			workloads = append(workloads, w.Name)
+		}
+	}
+	best := map[string]bool{}
+	var bases []string
+	for _, name := range workloads {
+		w, err := bench.LookupWorkload(name)
+		if err != nil {
+			return nil, err
+		}
+		base := w.BaseName()
+		bases = append(bases, base)
+		for _, row := range report.Workloads {
+			if row.Workload.Name == base && row.BestPeer != "" {
+				best[row.BestPeer] = true
+			}
+		}
+	}
+	var kept []bench.Column
+	for _, c := range columns {
+		if best[c.Name] {
+			kept = append(kept, c)
+		}
+	}
+	if len(kept) == 0 {
+		return nil, fmt.Errorf("-best-peer %s: no peer column of this run was the fastest peer of %s there (best peers: %v)",
+			path, strings.Join(slices.Compact(slices.Sorted(slices.Values(bases))), ", "), slices.Sorted(maps.Keys(best)))
+	}
+	return kept, nil
+}
+
+// savePlot draws the report's scaling plot into path (nothing when path is empty).
+func savePlot(report *bench.Report, path string) error {
+	if path == "" {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	if err := report.SaveScalingPlot(path); err != nil {
+		return fmt.Errorf("-plot %s: %w", path, err)
+	}
+	fmt.Printf("wrote %s\n", path)
+	return nil
 }
 
 // strictCheck returns an error naming every column and cell of the report that did not run, other

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,5 +70,48 @@ func TestStrictCheck(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "2 part(s)") || !strings.Contains(err.Error(), "dcgan64 in advlab") ||
 		!strings.Contains(err.Error(), "column tf2") {
 		t.Errorf("strict check: %v", err)
+	}
+}
+
+func TestExpandWorkloadsAndBestPeer(t *testing.T) {
+	names, err := expandWorkloads("dcgan28, scaling,dcgan64/ngf=32/batch=16")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != 10 || names[0] != "dcgan28" || names[1] != "dcgan64/batch=16" || names[9] != "dcgan64/batch=16/ngf=32" {
+		t.Errorf("expandWorkloads = %v", names)
+	}
+	if all, _ := expandWorkloads("all"); len(all) != len(bench.Workloads()) {
+		t.Errorf("all = %v", all)
+	}
+	if _, err := expandWorkloads("dcgan64/ngf=abc"); err == nil || !strings.Contains(err.Error(), "-workloads") {
+		t.Errorf("a bad variant: %v, want an error naming -workloads", err)
+	}
+
+	// A report where torch2 was the fastest peer on dcgan64 and tf2 on dcgan28.
+	report := bench.Report{Workloads: []bench.WorkloadResult{
+		{Workload: bench.Workload{Name: "dcgan28"}, BestPeer: "tf2"},
+		{Workload: bench.Workload{Name: "dcgan64"}, BestPeer: "torch2"}}}
+	content, err := json.Marshal(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "bench.json")
+	if err := os.WriteFile(path, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	peers := []bench.Column{{Name: "torch2", Peer: true}, {Name: "tf2", Peer: true}, {Name: "jax", Peer: true}}
+	kept, err := keepBestPeer(peers, path, bench.ScalingWorkloads())
+	if err != nil || len(kept) != 1 || kept[0].Name != "torch2" {
+		t.Errorf("best peer of the scaling workloads: %v, %v; want torch2 only", kept, err)
+	}
+	if kept, err := keepBestPeer(peers, path, []string{"dcgan28", "dcgan64/batch=16"}); err != nil || len(kept) != 2 {
+		t.Errorf("best peers of dcgan28 and a dcgan64 variant: %v, %v; want torch2 and tf2", kept, err)
+	}
+	if _, err := keepBestPeer(peers, path, []string{"vae"}); err == nil || !strings.Contains(err.Error(), "no peer column") {
+		t.Errorf("no best peer for vae: %v, want an error", err)
+	}
+	if _, err := keepBestPeer(peers, filepath.Join(t.TempDir(), "none.json"), nil); err == nil || !strings.Contains(err.Error(), "-best-peer") {
+		t.Errorf("a missing report: %v, want an error naming -best-peer", err)
 	}
 }
