@@ -1,6 +1,9 @@
 package nn
 
 import (
+	"math"
+
+	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/support/exceptions"
@@ -23,5 +26,31 @@ func GaussianNoise(scope *model.Scope, x *graph.Node, sigma float64) *graph.Node
 	if sigma == 0 || !scope.IsTraining(x.Graph()) {
 		return x
 	}
-	return graph.Add(x, graph.MulScalar(scope.RandomNormal(x.Graph(), x.Shape()), sigma))
+	return graph.Add(x, graph.MulScalar(RandomNormal(scope, x.Graph(), x.Shape()), sigma))
+}
+
+// RandomNormal draws independent N(0, 1) values of the given float shape from the scope's random
+// state, with both outputs of each Box-Muller pair: for u1, u2 ~ U(0, 1), r = √(−2 ln u1) and
+// θ = 2π·u2 give r·cos θ and r·sin θ, two independent standard normals. GoMLX's RandomNormal keeps
+// only the cosine, so it draws twice the random bits and takes twice the logarithms and square
+// roots; here sin θ = ±√(1 − cos²θ) (positive for u2 ≤ ½) also spares the second trigonometric
+// function, which on the pure-Go backend is the most expensive element-wise op. The tail of an odd
+// count is cut off.
+func RandomNormal(scope *model.Scope, g *graph.Graph, shape shapes.Shape) *graph.Node {
+	if !shape.DType.IsFloat() {
+		exceptions.Panicf("nn.RandomNormal: want a float shape, got %s", shape)
+	}
+	n := shape.Size()
+	pairs := shapes.Make(shape.DType, (n+1)/2)
+	u1 := graph.Max(scope.RandomUniform(g, pairs), graph.Const(g, shape.DType.SmallestNonZeroValueForDType()))
+	u2 := scope.RandomUniform(g, pairs)
+	r := graph.Sqrt(graph.MulScalar(graph.Log(u1), -2))
+	cos := graph.Cos(graph.MulScalar(u2, 2*math.Pi))
+	sin := graph.Sqrt(graph.Max(graph.OneMinus(graph.Square(cos)), graph.ZerosLike(cos)))
+	sin = graph.Where(graph.LessOrEqual(u2, graph.Scalar(g, shape.DType, 0.5)), sin, graph.Neg(sin))
+	values := graph.Concatenate([]*graph.Node{graph.Mul(r, cos), graph.Mul(r, sin)}, 0)
+	if 2*pairs.Size() != n {
+		values = graph.Slice(values, graph.AxisRange(0, n))
+	}
+	return graph.StopGradient(graph.Reshape(values, shape.Dimensions...))
 }

@@ -114,6 +114,14 @@ type Config struct {
 	// CPU: GOMLX_BACKEND=xla:cpu,devices=N); BatchSize must be a multiple of Devices. 0, the
 	// default, runs on one device without distribution. A checkpoint resumes with any Devices.
 	Devices int
+	// SeparateBatches applies the classifier to each of the step's batches on its own (labelled,
+	// unlabelled and generated in D's update; generated and the second unlabelled batch in G's), as
+	// openai/improved-gan's code does. By default it runs once on their concatenation in each
+	// update: the same step for a classifier that treats every image on its own, as the library's
+	// do (Gaussian noise, dropout and weight norm, no batch statistics), with larger matrix products
+	// and the weight normalisation computed once instead of three times. A classifier with batch
+	// normalisation needs SeparateBatches, or its statistics mix the batches.
+	SeparateBatches bool
 	// FixedNoise is the number of fixed latent vectors whose samples form the snapshot grid
 	// (default 100).
 	FixedNoise int

@@ -281,9 +281,16 @@ func (t *Trainer) buildStep(scope *model.Scope, xLab, yLab, xUnl, xUnl2, z1, z2 
 
 	// (1) Update D: minimise L_lab + w·L_unl (the generated batch detached: no gradient into G).
 	fake := StopGradient(t.gen(t.store.Scope(GeneratorScope), z1))
-	labLogits, _ := t.classify(xLab)
-	unlLogits, _ := t.classify(xUnl)
-	fakeLogits, _ := t.classify(fake)
+	var labLogits, unlLogits, fakeLogits *Node
+	if t.cfg.SeparateBatches {
+		labLogits, _ = t.classify(xLab)
+		unlLogits, _ = t.classify(xUnl)
+		fakeLogits, _ = t.classify(fake)
+	} else {
+		logits, _ := t.classify(Concatenate([]*Node{xLab, xUnl, fake}, 0))
+		parts := splitBatch(logits, xLab, xUnl, fake)
+		labLogits, unlLogits, fakeLogits = parts[0], parts[1], parts[2]
+	}
 	lossLab := SupervisedLoss(labLogits, yLab)
 	lossUnl := UnsupervisedLoss(unlLogits, fakeLogits)
 	network := t.networkVariables(g)
@@ -301,14 +308,34 @@ func (t *Trainer) buildStep(scope *model.Scope, xLab, yLab, xUnl, xUnl2, z1, z2 
 	}
 
 	// (2) Update G: feature matching against a second, independently shuffled unlabelled batch.
-	_, fakeFeatures := t.classify(t.gen(t.store.Scope(GeneratorScope), z2))
-	_, realFeatures := t.classify(xUnl2)
+	fake2 := t.gen(t.store.Scope(GeneratorScope), z2)
+	var fakeFeatures, realFeatures *Node
+	if t.cfg.SeparateBatches {
+		_, fakeFeatures = t.classify(fake2)
+		_, realFeatures = t.classify(xUnl2)
+	} else if _, features := t.classify(Concatenate([]*Node{fake2, xUnl2}, 0)); features != nil {
+		parts := splitBatch(features, fake2, xUnl2)
+		fakeFeatures, realFeatures = parts[0], parts[1]
+	}
 	if fakeFeatures == nil || realFeatures == nil {
 		exceptions.Panicf("ssl: feature matching needs a classifier that returns features")
 	}
 	gLoss := FeatureMatchingLoss(t.cfg.FeatureDistance, realFeatures, fakeFeatures)
 	t.adam().UpdateGraph(t.store.Scope(GeneratorScope), g, gLoss)
 	return Stack([]*Node{lossLab, lossUnl, trainErr, gLoss, dReal, dFake}, 0)
+}
+
+// splitBatch cuts x, the classifier's output on the concatenation of batches, back into one part
+// per batch (along axis 0, in order).
+func splitBatch(x *Node, batches ...*Node) []*Node {
+	parts := make([]*Node, len(batches))
+	start := 0
+	for i, b := range batches {
+		n := b.Shape().Dimensions[0]
+		parts[i] = Slice(x, AxisRange(start, start+n))
+		start += n
+	}
+	return parts
 }
 
 // networkVariables lists the classifier's variables that g reads. Call it after applying the
