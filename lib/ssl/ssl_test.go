@@ -364,3 +364,49 @@ func TestMovingAverage(t *testing.T) {
 	}
 	t.Logf("test error: current weights %.3f, average %.3f", m.ErrorRate, m.Averaged.ErrorRate)
 }
+
+// TestJointPassEqualsSeparatePasses: for a classifier that treats every image on its own (here the
+// tiny one without its noise), one pass over the concatenated batches (the default) and one pass per
+// batch (SeparateBatches, the reference's) give the same three steps: losses and every variable.
+func TestJointPassEqualsSeparatePasses(t *testing.T) {
+	noiseless := func(scope *model.Scope, x *graph.Node) (*graph.Node, *graph.Node) {
+		h := graph.Reshape(x, x.Shape().Dimensions[0], -1)                                                                    // [B, 2]
+		h = graph.Max(nn.WeightNormDense(scope.In("fc1"), h, 32).FixedScale().Done(), graph.ScalarZero(x.Graph(), x.DType())) // [B, 32]
+		return nn.WeightNormDense(scope.In("out"), h, 2).Done(), h                                                            // [B, 2], [B, 32]
+	}
+	b := backend.MustNew()
+	labelled, unlabelled := stripesLabelled(), stripes(256, 8)
+	run := func(separate bool) *Trainer {
+		cfg := tinyConfig()
+		cfg.SeparateBatches = separate
+		tr, err := New(b, cfg, noiseless, tinyGenerator, labelled, unlabelled)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.Train(context.Background(), TrainOptions{Steps: 3}); err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	joint, separate := run(false), run(true)
+	for i, hj := range joint.History() {
+		hs := separate.History()[i]
+		if math.Abs(hj.LossLab-hs.LossLab) > 1e-5 || math.Abs(hj.LossUnl-hs.LossUnl) > 1e-5 || math.Abs(hj.GLoss-hs.GLoss) > 1e-6 {
+			t.Errorf("step %d: joint %+v, separate %+v", i+1, hj, hs)
+		}
+	}
+	want, got := testenv.Variables(separate.Store()), testenv.Variables(joint.Store())
+	if len(want) == 0 || len(want) != len(got) {
+		t.Fatalf("%d variables with separate passes, %d with the joint one", len(want), len(got))
+	}
+	worst := 0.0
+	for p, w := range want {
+		for i := range w {
+			worst = math.Max(worst, math.Abs(float64(got[p][i]-w[i])))
+		}
+	}
+	t.Logf("largest difference over every variable after 3 steps: %.2g", worst)
+	if worst > 1e-5 {
+		t.Errorf("the joint pass moved a variable %.2g away from the separate passes' (want <= 1e-5)", worst)
+	}
+}
