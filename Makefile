@@ -265,7 +265,7 @@ bench: build onnx pjrt-optional deps-jupyterlab deps-browser deps-peers ## time 
 		else echo "bench: JupyterLab is not installed ($$(cat $(BUILD)/jupyterlab.status 2>/dev/null || echo 'make deps-jupyterlab')); no browser latency"; fi; \
 		$(BENCH_ENV) bin/advlab bench -out $(BENCH_OUT) -also "$(BENCH_ALSO)" -notebook $(BUILD)/bench-notebook.json $$lab $(BENCH_FLAGS); \
 		if [ "$(BENCH_SCALING)" = 1 ]; then \
-			$(BENCH_ENV) bin/advlab bench -workloads scaling -best-peer $(BENCH_OUT) -rounds 2 -steps 2 -matmul 1024 \
+			$(BENCH_ENV) bin/advlab bench -workloads scaling -best-peer $(BENCH_OUT) -sequential -rounds 2 -steps 2 -matmul 1024 \
 				-also "$(BENCH_ALSO)" -out $(BENCH_SCALING_OUT) -plot $(BUILD)/bench-scaling.png $(BENCH_FLAGS); \
 		fi; \
 	fi

@@ -42,6 +42,8 @@ type Settings struct {
 	StepsPerBlock int `json:"steps_per_block"`
 	MatmulSize    int `json:"matmul_size"`
 	MatmulRuns    int `json:"matmul_runs"`
+	// Sequential: each workload ran in one column at a time instead of alternating (Options).
+	Sequential bool `json:"sequential,omitempty"`
 }
 
 // ColumnInfo describes one column: its worker, what the worker reported about itself, and its
@@ -170,8 +172,12 @@ func (r *Report) WriteTable(out io.Writer) error {
 	}
 	fmt.Fprintf(&b, "load average (1, 5, 15 min): before %s; during (1-min): %s; after %s\n",
 		formatLoad(r.Load.Before), during, formatLoad(r.Load.After))
-	fmt.Fprintf(&b, "settings: %d rounds x %d steps per column, alternating; medians over the timed steps (first step reported apart)\n\n",
-		r.Settings.Rounds, r.Settings.StepsPerBlock)
+	order := "alternating"
+	if r.Settings.Sequential {
+		order = "one column at a time (-sequential)"
+	}
+	fmt.Fprintf(&b, "settings: %d rounds x %d steps per column, %s; medians over the timed steps (first step reported apart)\n\n",
+		r.Settings.Rounds, r.Settings.StepsPerBlock, order)
 	for _, c := range r.Columns {
 		fmt.Fprintf(&b, "column %-14s %s\n", c.Name+":", describeColumn(c))
 	}

@@ -29,6 +29,10 @@ type Options struct {
 	// MatmulSize is the size n of the n×n×n float32 product that measures each column's peak
 	// (default 2048); MatmulRuns is the number of timed products per column and round (default 2).
 	MatmulSize, MatmulRuns int
+	// Sequential runs each workload in one column at a time (set up, every round, released) instead
+	// of alternating the columns: for workloads too large for every column to hold at once (the
+	// scaling study's batch 256). Load changes then fall on the columns unevenly.
+	Sequential bool
 	// Timeout bounds every single request to a worker (default 10 minutes).
 	Timeout time.Duration
 	// Log receives progress lines and the workers' stderr (default os.Stderr).
@@ -73,7 +77,8 @@ func (o Options) withDefaults() Options {
 func Run(opts Options) (*Report, error) {
 	opts = opts.withDefaults()
 	report := &Report{Started: time.Now().UTC(), Machine: DescribeMachine(), Settings: Settings{
-		Rounds: opts.Rounds, StepsPerBlock: opts.StepsPerBlock, MatmulSize: opts.MatmulSize, MatmulRuns: opts.MatmulRuns}}
+		Rounds: opts.Rounds, StepsPerBlock: opts.StepsPerBlock, MatmulSize: opts.MatmulSize, MatmulRuns: opts.MatmulRuns,
+		Sequential: opts.Sequential}}
 	sampler := startLoadSampler(5 * time.Second)
 	defer func() { report.Load = sampler.stop() }()
 
@@ -143,47 +148,66 @@ func Run(opts Options) (*Report, error) {
 		result := WorkloadResult{Workload: w}
 		result.Columns = make([]ColumnResult, len(workers))
 		times := make([][]float64, len(workers))
-		for i, wk := range workers {
-			result.Columns[i].Column = opts.Columns[i].Name
-			if wk == nil {
-				result.Columns[i].Error = "the worker did not start"
-				if report.Columns[i].Error != "" {
-					result.Columns[i].Error = "not run: " + report.Columns[i].Error
-				}
-				continue
+		// Normally every column sets the workload up, then they alternate; with Sequential one
+		// column at a time sets it up, runs every round and releases it.
+		groups := [][]int{}
+		if opts.Sequential {
+			for i := range workers {
+				groups = append(groups, []int{i})
 			}
-			fmt.Fprintf(opts.Log, "bench: %s: %s first step (compilation included)\n", w.Name, opts.Columns[i].Name)
-			resp, err := wk.call(Request{Cmd: "setup", Workload: w.Name}, opts.Timeout)
-			if err == nil && opts.Columns[i].Peer {
-				err = sameWeights(w, resp.Weights)
+		} else {
+			groups = append(groups, nil)
+			for i := range workers {
+				groups[0] = append(groups[0], i)
 			}
-			if err != nil {
-				result.Columns[i].Error = err.Error()
-				continue
-			}
-			result.Columns[i].FirstStepSeconds = resp.Seconds[0]
 		}
-		for round := 0; round < opts.Rounds; round++ {
-			for i, wk := range workers {
-				if wk == nil || result.Columns[i].Error != "" {
+		for _, group := range groups {
+			for _, i := range group {
+				wk := workers[i]
+				result.Columns[i].Column = opts.Columns[i].Name
+				if wk == nil {
+					result.Columns[i].Error = "the worker did not start"
+					if report.Columns[i].Error != "" {
+						result.Columns[i].Error = "not run: " + report.Columns[i].Error
+					}
 					continue
 				}
-				resp, err := wk.call(Request{Cmd: "steps", N: opts.StepsPerBlock}, opts.Timeout)
+				fmt.Fprintf(opts.Log, "bench: %s: %s first step (compilation included)\n", w.Name, opts.Columns[i].Name)
+				resp, err := wk.call(Request{Cmd: "setup", Workload: w.Name}, opts.Timeout)
+				if err == nil && opts.Columns[i].Peer {
+					err = sameWeights(w, resp.Weights)
+				}
 				if err != nil {
 					result.Columns[i].Error = err.Error()
 					continue
 				}
-				times[i] = append(times[i], resp.Seconds...)
-				fmt.Fprintf(opts.Log, "bench: %s round %d/%d: %-14s %s\n", w.Name, round+1, opts.Rounds,
-					opts.Columns[i].Name, formatSeconds(resp.Seconds))
+				result.Columns[i].FirstStepSeconds = resp.Seconds[0]
 			}
-		}
-		for i, wk := range workers {
-			if wk != nil {
-				if _, err := wk.call(Request{Cmd: "release"}, opts.Timeout); err != nil && result.Columns[i].Error == "" {
-					result.Columns[i].Error = err.Error()
+			for round := 0; round < opts.Rounds; round++ {
+				for _, i := range group {
+					wk := workers[i]
+					if wk == nil || result.Columns[i].Error != "" {
+						continue
+					}
+					resp, err := wk.call(Request{Cmd: "steps", N: opts.StepsPerBlock}, opts.Timeout)
+					if err != nil {
+						result.Columns[i].Error = err.Error()
+						continue
+					}
+					times[i] = append(times[i], resp.Seconds...)
+					fmt.Fprintf(opts.Log, "bench: %s round %d/%d: %-14s %s\n", w.Name, round+1, opts.Rounds,
+						opts.Columns[i].Name, formatSeconds(resp.Seconds))
 				}
 			}
+			for _, i := range group {
+				if wk := workers[i]; wk != nil {
+					if _, err := wk.call(Request{Cmd: "release"}, opts.Timeout); err != nil && result.Columns[i].Error == "" {
+						result.Columns[i].Error = err.Error()
+					}
+				}
+			}
+		}
+		for i := range workers {
 			if len(times[i]) == 0 {
 				continue
 			}

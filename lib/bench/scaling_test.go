@@ -190,3 +190,43 @@ esac; done`
 		t.Errorf("the healthy column stopped too: %+v", report.Workloads[1].Columns[1])
 	}
 }
+
+// TestRunSequential: with Sequential, each column runs every round of a workload (and releases it)
+// before the next column sets it up; without, the columns alternate round by round.
+func TestRunSequential(t *testing.T) {
+	script := `while read -r line; do case "$line" in
+*'"info"'*) echo 'advlab-bench {"ok":true,"info":{}}';;
+*'"setup"'*) echo 'advlab-bench {"ok":true,"seconds":[1]}';;
+*'"steps"'*) echo 'advlab-bench {"ok":true,"seconds":[0.5]}';;
+*'"matmul"'*) echo 'advlab-bench {"ok":true,"seconds":[0.5]}';;
+*'"release"'*) echo 'advlab-bench {"ok":true}';;
+*'"quit"'*) exit 0;;
+esac; done`
+	order := func(sequential bool) string {
+		var log strings.Builder
+		report, err := Run(Options{Columns: []Column{{Name: "a", Command: "/bin/sh", Args: []string{"-c", script}},
+			{Name: "b", Command: "/bin/sh", Args: []string{"-c", script}}}, Workloads: []string{"vaal"}, Rounds: 2,
+			StepsPerBlock: 1, MatmulSize: 64, MatmulRuns: 1, Log: &log, Sequential: sequential})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if report.Settings.Sequential != sequential || len(report.Workloads[0].Columns[1].Steps.Seconds) != 2 {
+			t.Errorf("sequential %v: settings %+v, column b %+v", sequential, report.Settings, report.Workloads[0].Columns[1])
+		}
+		var got []string
+		for _, line := range strings.Split(log.String(), "\n") {
+			if f := strings.Fields(line); len(f) >= 5 && f[2] == "round" {
+				got = append(got, f[4]) // "bench: vaal round 1/2: a 0.500s"
+			} else if len(f) >= 3 && strings.HasSuffix(f[1], ":") && f[3] == "first" {
+				got = append(got, "setup-"+f[2])
+			}
+		}
+		return strings.Join(got, " ")
+	}
+	if got, want := order(true), "setup-a a a setup-b b b"; got != want {
+		t.Errorf("sequential order %q, want %q", got, want)
+	}
+	if got, want := order(false), "setup-a setup-b a b a b"; got != want {
+		t.Errorf("alternating order %q, want %q", got, want)
+	}
+}

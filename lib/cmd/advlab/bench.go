@@ -105,6 +105,7 @@ func runBench(args []string) error {
 	torchTF32 := fs.Bool("torch-tf32", false, "CUDA: let PyTorch's convolutions and products use TF32 (compare with XLA's default tf32=true)")
 	notebook := fs.String("notebook", "", "a JSON file from scripts/bench/notebook_latency.py to include in the report")
 	lab := fs.String("lab", "", "a latency.json from kernel/harness/lab_check.sh (JupyterLab, timed in the browser) to include in the report")
+	sequential := fs.Bool("sequential", false, "run each workload in one column at a time (set up, every round, released) instead of alternating the columns: for workloads too large for every column to hold in memory at once")
 	strict := fs.Bool("strict", false, "fail unless every column and cell ran (a peer the index could not serve, or a workload a peer does not implement, is allowed)")
 	worker := fs.Bool("worker", false, "internal: serve the worker protocol on stdin/stdout")
 	cpuProfile := fs.String("cpuprofile", "", "profile -profile-steps steps of -profile in this process (after the first step) into this file, and exit")
@@ -180,6 +181,7 @@ func runBench(args []string) error {
 		opts.MatmulSize = *matmul
 	}
 	opts.Workloads = names
+	opts.Sequential = *sequential
 	opts.Timeout = *timeout
 
 	report, runErr := bench.Run(opts)
