@@ -251,7 +251,7 @@ deps-peers: ## install the benchmark's peers (PyTorch 2, TensorFlow 2, JAX/Flax;
 peers-check: build deps-peers
 	$(BENCH_ENV) bin/advlab bench -quick -also "" -strict -workloads all,dcgan64/batch=16/ngf=16 -out $(BUILD)/peers-check.json
 
-bench: build onnx pjrt-optional deps-jupyterlab deps-browser deps-peers ## time DCGAN-28/64, the VAE and a VAAL round next to PyTorch 2 (eager, compile), TensorFlow 2 and JAX into build/bench.json
+bench: build onnx pjrt-optional deps-jupyterlab deps-browser deps-peers ## time DCGAN-28/64, the VAE, the semi-supervised GAN and a VAAL round next to PyTorch 2 (eager, compile), TensorFlow 2 and JAX into build/bench.json, then DCGAN-64's scaling into build/bench-scaling.{json,png}
 	@mkdir -p $(BUILD)
 	@if [ "$(BENCH_QUICK)" != 1 ]; then $(MAKE) kernelspec-test; fi
 	@if [ "$(BENCH_QUICK)" = 1 ]; then \

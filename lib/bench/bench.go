@@ -2,8 +2,10 @@
 // torch.compile, TensorFlow 2, JAX/Flax) on the same machine.
 //
 // It times full training steps of the tutorials' architectures — the TensorFlow tutorial's
-// DCGAN-28 and pytorch/examples' DCGAN-64 at batch 64, pytorch/examples' MLP VAE at batch 128 —
-// through the same engines the notebooks use (lib/gan's Trainer.Step, lib/vae's Trainer.Step) on
+// DCGAN-28 and pytorch/examples' DCGAN-64 at batch 64, pytorch/examples' MLP VAE at batch 128,
+// openai/improved-gan's semi-supervised MNIST model at batch 100, a VAAL round; DCGAN-64 also at
+// other batches and widths (LookupWorkload's variants, ScalingWorkloads) — through the same engines
+// the notebooks use (lib/gan's, lib/vae's and lib/ssl's Trainer.Step, lib/active's VAAL) on
 // random data of the real shapes, and the same networks and step in each peer
 // (scripts/bench/torch_bench.py, tf_bench.py, jax_bench.py; a peer's networks must have the
 // workload's Weights). The first step, which includes graph compilation, is reported

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
@@ -293,6 +294,12 @@ func TestVAALRoundWorkload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	stepOnce(t, b, w)
+}
+
+// stepOnce prepares workload w on b and runs one step of it.
+func stepOnce(t *testing.T, b compute.Backend, w Workload) {
+	t.Helper()
 	step, err := NewStepper(b, w)
 	if err != nil {
 		t.Fatal(err)

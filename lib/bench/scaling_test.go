@@ -100,13 +100,7 @@ func TestScalingWorkloads(t *testing.T) {
 	g, d := DCGAN64LayersWidth(4)
 	checkLayers(t, store, "/generator", g)
 	checkLayers(t, store, "/discriminator", d)
-	step, err := NewStepper(b, w)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := step(); err != nil {
-		t.Fatal(err)
-	}
+	stepOnce(t, b, w)
 }
 
 // TestScalingPlot draws the scaling figure of a report with both sweeps and refuses one without.

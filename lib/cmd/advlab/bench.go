@@ -93,7 +93,7 @@ func runBench(args []string) error {
 	out := fs.String("out", "build/bench.json", "write the JSON report here (empty: do not write)")
 	rounds := fs.Int("rounds", 0, "alternation rounds (0: 4, or 1 with -quick)")
 	steps := fs.Int("steps", 0, "steps per column per round (0: 3, or 1 with -quick)")
-	workloads := fs.String("workloads", "", "comma-separated workloads (default all: dcgan28,dcgan64,vae,vaal), variants of them at another batch or width (dcgan64/batch=128/ngf=32), \"all\", or \"scaling\" (DCGAN-64 at batches 16-256 and widths 16-128)")
+	workloads := fs.String("workloads", "", "comma-separated workloads (default all: dcgan28,dcgan64,vae,ssl,vaal), variants of them at another batch or width (dcgan64/batch=128/ngf=32), \"all\", or \"scaling\" (DCGAN-64 at batches 16-256 and widths 16-128)")
 	plotPath := fs.String("plot", "", "draw the DCGAN-64 scaling plot (step time against batch and width) of the run, or of the -table report, into this PNG")
 	bestPeerOf := fs.String("best-peer", "", "time only the peer that was fastest in this earlier JSON report, on the workloads' base (dcgan64 for the scaling variants)")
 	matmul := fs.Int("matmul", 0, "matrix size of the peak measurement (0: 2048, or 512 with -quick)")
