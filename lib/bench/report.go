@@ -362,3 +362,29 @@ func shorten(s string) string {
 	}
 	return s
 }
+
+// ShortenPaths rewrites the machine's own paths in the report's columns (the worker commands and
+// what the workers said about themselves) so that a report can be published as it is: a path
+// under dir becomes relative to it ("bin/advlab"), one under home starts with "~" (the XLA plugin
+// under ~/.cache). Empty dir or home: that rewrite is skipped.
+func (r *Report) ShortenPaths(dir, home string) {
+	shorten := func(s string) string {
+		if dir != "" {
+			s = strings.ReplaceAll(s, strings.TrimSuffix(dir, "/")+"/", "")
+		}
+		if home != "" {
+			s = strings.ReplaceAll(s, strings.TrimSuffix(home, "/")+"/", "~/")
+		}
+		return s
+	}
+	for i := range r.Columns {
+		c := &r.Columns[i]
+		c.Command = shorten(c.Command)
+		for j := range c.Args {
+			c.Args[j] = shorten(c.Args[j])
+		}
+		for k, v := range c.Info {
+			c.Info[k] = shorten(v)
+		}
+	}
+}

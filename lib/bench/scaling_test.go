@@ -224,3 +224,13 @@ esac; done`
 		t.Errorf("alternating order %q, want %q", got, want)
 	}
 }
+
+func TestShortenPaths(t *testing.T) {
+	r := &Report{Columns: []ColumnInfo{{Column: Column{Command: "/src/advlab/bin/advlab", Args: []string{"bench", "/src/advlab/x.py"}},
+		Info: map[string]string{"backend": "xla:/home/u/.cache/advlab/pjrt/plugin.so,shared_buffers", "go": "go1.26"}}}}
+	r.ShortenPaths("/src/advlab", "/home/u")
+	c := r.Columns[0]
+	if c.Command != "bin/advlab" || c.Args[1] != "x.py" || c.Info["backend"] != "xla:~/.cache/advlab/pjrt/plugin.so,shared_buffers" || c.Info["go"] != "go1.26" {
+		t.Errorf("shortened: %+v", c)
+	}
+}

@@ -209,6 +209,10 @@ func runBench(args []string) error {
 		return err
 	}
 	if *out != "" {
+		// The report names no path of this machine: it is meant to be shared (docs/bench).
+		dir, _ := os.Getwd()
+		home, _ := os.UserHomeDir()
+		report.ShortenPaths(dir, home)
 		encoded, err := json.MarshalIndent(report, "", "  ")
 		if err != nil {
 			return err
