@@ -36,7 +36,8 @@ fixtures come from) at full width:
     784-1000-500-250-250-250-10 (hidden scales fixed), G 100-500-500-784 with batch norm without
     gain and a weight-normalised sigmoid output; D's update on L_lab + L_unl over 100 labelled, 100
     unlabelled and 100 detached generated images, then G's feature-matching update through the
-    updated D against a second unlabelled batch; Adam (lr 0.003, betas 0.5, 0.999, eps 1e-4 as
+    updated D against a second unlabelled batch, D applied once to each update's concatenated
+    batches as lib/ssl does by default; Adam (lr 0.003, betas 0.5, 0.999, eps 1e-4 as
     lib/ssl's default) and the moving average of D's weights (rate 1e-3) after each D update.
 
 The GAN step is pytorch/examples' dcgan: D on the real batch and on the detached fake batch, D's
@@ -180,11 +181,12 @@ def ssl_stepper(batch):
 
     def step():
         z1, z2 = torch.rand(batch, 100), torch.rand(batch, 100)
-        # (1) D: L_lab + L_unl on labelled, unlabelled and detached generated images.
+        # (1) D: L_lab + L_unl on labelled, unlabelled and detached generated images, in one pass over
+        # their concatenation as lib/ssl does by default (the reference makes one pass per batch; the
+        # step is the same for this per-image D, and one pass is faster in PyTorch too).
         opt_d.zero_grad()
-        lab, _ = d(x_lab)
-        unl, _ = d(x_unl)
-        fake, _ = d(g(z1).detach())
+        logits, _ = d(torch.cat([x_lab, x_unl, g(z1).detach().reshape(batch, -1)]))
+        lab, unl, fake = logits.split(batch)
         lse_unl, lse_fake = torch.logsumexp(unl, 1), torch.logsumexp(fake, 1)
         loss_lab = F.cross_entropy(lab, y_lab)
         loss_unl = -0.5 * lse_unl.mean() + 0.5 * F.softplus(lse_unl).mean() + 0.5 * F.softplus(lse_fake).mean()
@@ -194,14 +196,13 @@ def ssl_stepper(batch):
             for a, p in zip(average, d.parameters()):
                 a.lerp_(p, 1e-3)
         # (2) G: feature matching against the updated D (its weights constants here) on a second
-        # unlabelled batch.
+        # unlabelled batch, both in one pass.
         opt_g.zero_grad()
         for p in trained:
             p.requires_grad_(False)
-        _, fake_features = d(g(z2))
-        with torch.no_grad():
-            _, real_features = d(x_unl2)
-        loss_g = ((fake_features.mean(0) - real_features.mean(0)) ** 2).mean()
+        _, features = d(torch.cat([g(z2).reshape(batch, -1), x_unl2]))
+        fake_features, real_features = features.split(batch)
+        loss_g = ((fake_features.mean(0) - real_features.detach().mean(0)) ** 2).mean()
         loss_g.backward()
         opt_g.step()
         for p in trained:
