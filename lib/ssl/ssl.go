@@ -49,12 +49,14 @@ type Classifier func(scope *model.Scope, x *Node) (logits, features *Node)
 // under scope.
 type Generator func(scope *model.Scope, z *Node) *Node
 
-// Scope paths of the two networks' variables, and of the classifier's moving average (the same
-// variables under AverageScope; see Config.AverageRate).
+// Scope paths of the two networks' variables, and of the classifier's moving averages (the same
+// variables under AverageScope, see Config.AverageRate, and under ReferenceAverageScope, see
+// Config.ReferenceAverageRate).
 const (
-	ClassifierScope = "/discriminator"
-	GeneratorScope  = "/generator"
-	AverageScope    = "/discriminator_average"
+	ClassifierScope       = "/discriminator"
+	GeneratorScope        = "/generator"
+	AverageScope          = "/discriminator_average"
+	ReferenceAverageScope = "/discriminator_reference_average"
 )
 
 // FeatureDistance selects how feature matching compares the two batches' mean features.
@@ -106,6 +108,15 @@ type Config struct {
 	// defaults to r = 1e-3, a window of about 1,000 steps for runs 10 to 100 times shorter than
 	// the reference's. Negative disables the average.
 	AverageRate float64
+	// ReferenceAverageRate, when > 0, keeps a second moving average of the classifier's weights as
+	// openai/improved-gan keeps its own (rate 1e-4): started from zeros and taken before each update,
+	// θ̃ ← θ̃ + r·(θ_before − θ̃), so that after n updates it weighs the initial weights too and is
+	// scaled by 1 − (1 − r)ⁿ. Evaluate reports it as EvalMetrics.ReferenceAveraged. 0, the default,
+	// keeps no such average.
+	ReferenceAverageRate float64
+	// ReferenceAdam uses Adam as the reference's nn.adam_updates writes it, with Epsilon inside the
+	// square root, √(v̂ + ε) (nn.ReferenceAdam), and Epsilon then defaults to the reference's 1e-8.
+	ReferenceAdam bool
 	// Seed makes the run deterministic on a given backend: initial weights, z draws, batch order.
 	Seed uint64
 	// Devices, when > 0, trains data-parallel on the backend's devices 0..Devices−1 (lib/parallel):
@@ -147,7 +158,9 @@ func (c Config) Defaults() Config {
 	if c.Beta2 == 0 {
 		c.Beta2 = 0.999
 	}
-	if c.Epsilon == 0 {
+	if c.Epsilon == 0 && c.ReferenceAdam {
+		c.Epsilon = 1e-8
+	} else if c.Epsilon == 0 {
 		c.Epsilon = 1e-4
 	}
 	if c.UnlabeledWeight == 0 {
@@ -186,6 +199,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("ssl: unknown FeatureDistance %d", c.FeatureDistance)
 	case c.AverageRate >= 1:
 		return fmt.Errorf("ssl: AverageRate = %g, want < 1 (negative disables the average)", c.AverageRate)
+	case c.ReferenceAverageRate < 0 || c.ReferenceAverageRate >= 1:
+		return fmt.Errorf("ssl: ReferenceAverageRate = %g, want a rate in (0, 1), or 0 for no reference average",
+			c.ReferenceAverageRate)
 	case c.FixedNoise < 0:
 		return fmt.Errorf("ssl: FixedNoise = %d, want >= 0", c.FixedNoise)
 	case c.Devices < 0:

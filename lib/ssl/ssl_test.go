@@ -365,6 +365,76 @@ func TestMovingAverage(t *testing.T) {
 	t.Logf("test error: current weights %.3f, average %.3f", m.ErrorRate, m.Averaged.ErrorRate)
 }
 
+// TestReferenceAverage checks the reference's average (Config.ReferenceAverageRate) against its
+// definition: from zeros, θ̃ ← θ̃ + r·(θ_before − θ̃) with the weights before each update. After the
+// first step θ̃ = r·θ₀ (the initial weights, not the updated ones); every later step folds in the
+// previous step's result. It runs with the reference's Adam (ε inside the root), whose state must
+// replace GoMLX's, and Evaluate must report the average beside advlab's own.
+func TestReferenceAverage(t *testing.T) {
+	const r = 0.25
+	cfg := tinyConfig()
+	cfg.ReferenceAverageRate, cfg.ReferenceAdam = r, true
+	tr, err := New(backend.MustNew(), cfg, tinyClassifier, tinyGenerator, stripesLabelled(), stripes(96, 6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tr.Config().Epsilon; got != 1e-8 {
+		t.Errorf("ReferenceAdam's default Epsilon = %g, want the reference's 1e-8", got)
+	}
+	isNetwork := func(path string) bool {
+		return strings.HasPrefix(path, ClassifierScope+"/") && !strings.Contains(path, "/optimizers/")
+	}
+	want := map[string][]float64{}
+	var previous map[string][]float32 // the weights after the previous step
+	for step := 1; step <= 4; step++ {
+		if _, err := tr.Step(); err != nil {
+			t.Fatal(err)
+		}
+		now := testenv.Variables(tr.Store())
+		for path, value := range now {
+			if !isNetwork(path) {
+				continue
+			}
+			averagePath := ReferenceAverageScope + strings.TrimPrefix(path, ClassifierScope)
+			got, found := now[averagePath]
+			if !found {
+				t.Fatalf("step %d: no reference average %s for %s", step, averagePath, path)
+			}
+			if step == 1 { // θ̃ = r·θ₀: θ₀ is not observable from outside, but it is not θ₁.
+				want[averagePath] = make([]float64, len(got))
+				differs := false
+				for i := range got {
+					want[averagePath][i] = float64(got[i])
+					differs = differs || math.Abs(float64(got[i])-r*float64(value[i])) > 1e-6
+				}
+				if !differs && strings.HasSuffix(path, "weights_v") {
+					t.Errorf("step 1: %s's average is r·(updated weights), want r·(weights before the update)", path)
+				}
+				continue
+			}
+			for i := range got {
+				want[averagePath][i] += r * (float64(previous[path][i]) - want[averagePath][i])
+				if d := math.Abs(float64(got[i]) - want[averagePath][i]); d > 1e-5*(1+math.Abs(want[averagePath][i])) {
+					t.Fatalf("step %d: %s[%d] = %v, want %v", step, averagePath, i, got[i], want[averagePath][i])
+				}
+			}
+		}
+		previous = now
+	}
+	if len(want) != 9 {
+		t.Errorf("%d reference averages, want the 9 variables of the classifier's three layers", len(want))
+	}
+	for path := range previous {
+		if strings.Contains(path, "AdamOptimizer") {
+			t.Errorf("GoMLX's Adam state %s with ReferenceAdam", path)
+		}
+	}
+	m, err := tr.Evaluate(stripes(200, 9))
+	if err != nil || m.Averaged == nil || m.ReferenceAveraged == nil || m.ReferenceAveraged.Images != 200 {
+		t.Fatalf("after 4 steps: %+v, %v; want both averages evaluated on 200 images", m, err)
+	}
+}
+
 // TestJointPassEqualsSeparatePasses: for a classifier that treats every image on its own (here the
 // tiny one without its noise), one pass over the concatenated batches (the default) and one pass per
 // batch (SeparateBatches, the reference's) give the same three steps: losses and every variable.

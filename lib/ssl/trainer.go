@@ -53,6 +53,9 @@ type EvalMetrics struct {
 	// (Config.AverageRate; nil when disabled or before the first step). The reference's reported
 	// test error is this one.
 	Averaged *EvalMetrics `json:"averaged,omitempty"`
+	// ReferenceAveraged is the evaluation of the reference's own average (Config.ReferenceAverageRate:
+	// from zeros, taken before each update; nil when disabled or before the first step).
+	ReferenceAveraged *EvalMetrics `json:"reference_averaged,omitempty"`
 }
 
 // EpochMetrics are reported at the end of every epoch of Train.
@@ -68,8 +71,9 @@ type EpochMetrics struct {
 	// Test is the evaluation on TrainOptions.Test (nil without a test set).
 	Test *EvalMetrics `json:"test,omitempty"`
 	// Seconds is the wall time of the epoch's steps in this process (evaluation and snapshots
-	// excluded).
-	Seconds float64 `json:"seconds"`
+	// excluded); EvalSeconds the time of the Test evaluation.
+	Seconds     float64 `json:"seconds"`
+	EvalSeconds float64 `json:"eval_seconds,omitempty"`
 }
 
 // Trainer trains a K-logit classifier semi-supervised against a generator (New), or supervised
@@ -83,7 +87,7 @@ type Trainer struct {
 	labelled   Labelled
 	unlabelled Images // nil for the supervised baseline
 
-	trainStep, dataInit, evaluate, evaluateAverage, sample *model.Exec
+	trainStep, dataInit, evaluate, evaluateAverage, evaluateReference, sample *model.Exec
 	parallel                                               *parallel.DataParallel // the train step's devices (Config.Devices); nil: one device
 
 	state       *trainloop.State[Config] // step count, batch order, z draws (state.RNG).
@@ -212,6 +216,9 @@ func newTrainer(backend compute.Backend, cfg Config, classifier Classifier, gen 
 	if t.evaluateAverage, err = model.NewExec(backend, t.store, errorsOf(AverageScope)); err != nil {
 		return nil, err
 	}
+	if t.evaluateReference, err = model.NewExec(backend, t.store, errorsOf(ReferenceAverageScope)); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 
@@ -269,6 +276,9 @@ func (t *Trainer) classify(x *Node) (logits, features *Node) {
 }
 
 func (t *Trainer) adam() optimizer.Interface {
+	if t.cfg.ReferenceAdam {
+		return nn.ReferenceAdam(t.cfg.LearningRate, t.cfg.Beta1, t.cfg.Beta2, t.cfg.Epsilon)
+	}
 	return optimizer.Adam().LearningRate(t.cfg.LearningRate).Betas(t.cfg.Beta1, t.cfg.Beta2).Epsilon(t.cfg.Epsilon).Done()
 }
 
@@ -294,6 +304,7 @@ func (t *Trainer) buildStep(scope *model.Scope, xLab, yLab, xUnl, xUnl2, z1, z2 
 	lossLab := SupervisedLoss(labLogits, yLab)
 	lossUnl := UnsupervisedLoss(unlLogits, fakeLogits)
 	network := t.networkVariables(g)
+	t.updateReferenceAverage(g, network)
 	t.adam().UpdateGraph(t.store.Scope(ClassifierScope), g, Add(lossLab, MulScalar(lossUnl, t.cfg.UnlabeledWeight)))
 	t.updateAverage(g, network)
 	trainErr := DivScalar(ConvertDType(Errors(labLogits, yLab), lossLab.DType()), float64(t.cfg.BatchSize))
@@ -373,6 +384,22 @@ func (t *Trainer) updateAverage(g *Graph, network []*model.Variable) {
 	counter.SetNodeValue(AddScalar(count, 1))
 }
 
+// updateReferenceAverage adds to g the reference's moving average of the classifier's variables
+// (Config.ReferenceAverageRate): θ̃ ← θ̃ + r·(θ − θ̃) from zeros, with θ the values before this step's
+// update. Call it before the optimizer's update. The averages live under ReferenceAverageScope.
+func (t *Trainer) updateReferenceAverage(g *Graph, network []*model.Variable) {
+	if t.cfg.ReferenceAverageRate <= 0 {
+		return
+	}
+	zeros := func(g *Graph, s shapes.Shape) *Node { return Zeros(g, s) }
+	for _, v := range network {
+		average := t.store.Scope(ReferenceAverageScope+strings.TrimPrefix(v.Scope(), ClassifierScope)).
+			WithInitializer(zeros).VariableWithShape(v.Name(), v.Shape()).SetTrainable(false)
+		before, previous := StopGradient(v.NodeValue(g)), average.NodeValue(g)
+		average.SetNodeValue(Add(previous, MulScalar(Sub(before, previous), t.cfg.ReferenceAverageRate)))
+	}
+}
+
 // averageCounterScope holds the number of updates folded into the moving average.
 const averageCounterScope = "/discriminator_average_state"
 
@@ -383,6 +410,7 @@ func (t *Trainer) buildSupervisedStep(scope *model.Scope, xLab, yLab *Node) *Nod
 	logits, _ := t.classify(xLab)
 	lossLab := SupervisedLoss(logits, yLab)
 	network := t.networkVariables(g)
+	t.updateReferenceAverage(g, network)
 	t.adam().UpdateGraph(t.store.Scope(ClassifierScope), g, lossLab)
 	t.updateAverage(g, network)
 	trainErr := DivScalar(ConvertDType(Errors(logits, yLab), lossLab.DType()), float64(t.cfg.BatchSize))
@@ -492,12 +520,24 @@ func (t *Trainer) Evaluate(test Labelled) (EvalMetrics, error) {
 		return EvalMetrics{}, fmt.Errorf("ssl: test images of %dx%dx%d, the model works on %dx%dx%d", h, w, c, th, tw, tc)
 	}
 	m, err := t.countErrors(t.evaluate, test)
-	if err != nil || t.cfg.AverageRate < 0 || t.state.Step == 0 {
+	if err != nil || t.state.Step == 0 {
 		return m, err
 	}
-	averaged, err := t.countErrors(t.evaluateAverage, test)
-	m.Averaged = &averaged
-	return m, err
+	if t.cfg.AverageRate >= 0 {
+		averaged, err := t.countErrors(t.evaluateAverage, test)
+		if err != nil {
+			return m, err
+		}
+		m.Averaged = &averaged
+	}
+	if t.cfg.ReferenceAverageRate > 0 {
+		averaged, err := t.countErrors(t.evaluateReference, test)
+		if err != nil {
+			return m, err
+		}
+		m.ReferenceAveraged = &averaged
+	}
+	return m, nil
 }
 
 // countErrors runs an error-counting graph over test.
@@ -679,11 +719,12 @@ func (t *Trainer) endEpoch(opts TrainOptions, seconds float64) error {
 		m.GLoss /= float64(count)
 	}
 	if opts.Test != nil {
+		start := time.Now()
 		test, err := t.Evaluate(opts.Test)
 		if err != nil {
 			return err
 		}
-		m.Test = &test
+		m.Test, m.EvalSeconds = &test, time.Since(start).Seconds()
 	}
 	t.epochs = append(t.epochs, m)
 	if opts.OnEpoch != nil {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/advlab/advlab/lib/data"
@@ -37,6 +38,10 @@ type sslMetrics struct {
 	// TestErrorCurrent is the test error of the current (not averaged) weights.
 	TestErrorCurrent float64 `json:"test_error_current"`
 	AverageRate      float64 `json:"average_rate"`
+	// TestErrorReferenceAverage is the test error of the reference's own average (from zeros,
+	// -reference-average-rate; absent without it).
+	TestErrorReferenceAverage *float64 `json:"test_error_reference_average,omitempty"`
+	ReferenceAverageRate      float64  `json:"reference_average_rate"`
 	// Seconds is the training time of this run, evaluations excluded.
 	Seconds        float64 `json:"seconds"`
 	SecondsPerStep float64 `json:"seconds_per_step"`
@@ -73,15 +78,17 @@ func runTrainSSL(args []string) error {
 	seed := fs.Uint64("seed", 1, "random seed: which images are labelled, weights, noise and batch order")
 	averageRate := fs.Float64("average-rate", 1e-3, "rate of the moving average of the classifier's weights whose test error is reported (the reference's 1e-4 suits its 180,000 steps; -1 reports the current weights)")
 	supervised := fs.Bool("supervised", false, "train the same classifier on the labelled images alone (the baseline)")
-	evalEvery := fs.Int("eval-every", 600, "measure the test error every N steps (0: only at the end)")
+	referenceAverageRate := fs.Float64("reference-average-rate", 1e-4, "rate of a second average of the classifier's weights kept as the reference keeps its own (from zeros, taken before each update) and reported beside the first (0: none)")
+	referenceAdam := fs.Bool("reference-adam", false, "Adam as the reference's nn.adam_updates: epsilon 1e-8 inside the square root (default: 1e-4 outside it, the same floor)")
+	evalEvery := fs.Int("eval-every", 0, "measure the test error also every N steps (it is measured at the end of every epoch and of the run)")
 	checkpointEvery := fs.Int("checkpoint-every", 1000, "write DIR/ssl.ckpt every N steps (and on Ctrl-C and at the end)")
-	out := fs.String("out", "", "output directory (required): ssl.ckpt, samples.png, test_error.svg, metrics.json")
+	out := fs.String("out", "", "output directory (required): ssl.ckpt, samples.png, test_error.svg, metrics.json, curve.json (the test error after every epoch)")
 	resume := fs.Bool("resume", false, "continue from DIR/ssl.ckpt")
 	force := forceFlag(fs)
 	devices := devicesFlag(fs)
 	smoke := fs.Bool("smoke", false, "a seconds-long end-to-end run: 2,000 training and 500 test images, 20 steps")
 	if err := parseOptions(fs, args, atLeast("labels", 10), atLeast("steps", 0), atLeast("batch", 2), above("lr", 0),
-		within("average-rate", math.Inf(-1), 1, false, true), atLeast("eval-every", 0), atLeast("checkpoint-every", 0),
+		within("average-rate", math.Inf(-1), 1, false, true), within("reference-average-rate", 0, 1, false, true), atLeast("eval-every", 0), atLeast("checkpoint-every", 0),
 		atLeast("devices", 0)); err != nil {
 		return err
 	}
@@ -117,7 +124,7 @@ func runTrainSSL(args []string) error {
 	}
 	testImages := ssl.All(test, imageRange)
 	cfg := ssl.Config{BatchSize: *batch, LearningRate: *lr, Seed: *seed, DataInit: dataInit, AverageRate: *averageRate,
-		Devices: *devices}
+		ReferenceAverageRate: *referenceAverageRate, ReferenceAdam: *referenceAdam, Devices: *devices}
 	session, err := startTraining(*out, "ssl.ckpt", *resume, *force)
 	if err != nil {
 		return err
@@ -149,8 +156,16 @@ func runTrainSSL(args []string) error {
 	var evalTime time.Duration
 	var evalErr error
 	start := time.Now()
+	curve := ssl.Curve{Format: ssl.CurveFormat, Implementation: "advlab", Backend: withHome(session.backendName), Arch: *arch,
+		Dataset: *dataset, Labels: *labels, Seed: *seed, BatchSize: *batch, LearningRate: *lr,
+		AdamEpsilon: trainer.Config().Epsilon, AdamEpsilonInsideRoot: *referenceAdam, AverageRate: max(*averageRate, 0),
+		ReferenceAverageRate: *referenceAverageRate, Command: continueCommand("train ssl", args)}
 	trainErr := trainer.Train(session.ctx, ssl.TrainOptions{
 		Steps: *steps, CheckpointPath: session.checkpoint, CheckpointEvery: *checkpointEvery,
+		Test: testImages, OnEpoch: func(e ssl.EpochMetrics) {
+			evalTime += time.Duration(e.EvalSeconds * float64(time.Second))
+			fmt.Fprintf(os.Stderr, "\nepoch %d (step %d): test error %s\n", e.Epoch, e.Step, describeErrors(*e.Test))
+		},
 		OnStep: func(m ssl.StepMetrics) {
 			bar.Update(m.Step, progress.Scalar{Name: "L_lab", Value: m.LossLab}, progress.Scalar{Name: "L_unl", Value: m.LossUnl},
 				progress.Scalar{Name: "G", Value: m.GLoss}, progress.Scalar{Name: "train err", Value: m.TrainError})
@@ -173,6 +188,10 @@ func runTrainSSL(args []string) error {
 	})
 	seconds := (time.Since(start) - evalTime).Seconds()
 	bar.Done()
+	curve.Epochs = ssl.CurveOf(trainer.Epochs())
+	if err := session.writeJSON("curve.json", &curve); err != nil {
+		return err
+	}
 	if trainErr != nil {
 		return session.interrupted(trainErr)
 	}
@@ -187,18 +206,65 @@ func runTrainSSL(args []string) error {
 	result := sslMetrics{Arch: *arch, Dataset: *dataset, Labels: *labels, Supervised: *supervised,
 		Steps: trainer.StepCount(), Epochs: trainer.EpochCount(), BatchSize: *batch, Seed: *seed,
 		TestError: final.ErrorRate, TestErrors: final.Errors, TestImages: final.Images, TestErrorCurrent: current.ErrorRate,
-		AverageRate: *averageRate, Seconds: seconds,
+		AverageRate: *averageRate, ReferenceAverageRate: *referenceAverageRate, Seconds: seconds,
 		Backend: session.backendName, Evaluations: evaluations, History: trainer.Epochs()}
+	if current.ReferenceAveraged != nil {
+		result.TestErrorReferenceAverage = &current.ReferenceAveraged.ErrorRate
+	}
 	if done := trainer.StepCount() - startStep; done > 0 {
 		result.SecondsPerStep = seconds / float64(done)
 	}
 	if err := writeSSLPictures(*out, trainer, evaluations, imageRange); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "test error %.2f%% (%d of %d test images; current weights %.2f%%) after %d steps with %d labels%s; results in %s\n",
-		100*final.ErrorRate, final.Errors, final.Images, 100*current.ErrorRate, trainer.StepCount(), *labels,
+	fmt.Fprintf(os.Stderr, "test error %.2f%% (%d of %d test images; %s) after %d steps with %d labels%s; results in %s\n",
+		100*final.ErrorRate, final.Errors, final.Images, describeErrors(current), trainer.StepCount(), *labels,
 		map[bool]string{true: " (supervised only)", false: ""}[*supervised], *out)
 	return session.writeMetrics(result)
+}
+
+// describeErrors says a test evaluation's error rates: every average's and the current weights'.
+func describeErrors(m ssl.EvalMetrics) string {
+	var parts []string
+	if m.Averaged != nil {
+		parts = append(parts, fmt.Sprintf("averaged weights %.2f%%", 100*m.Averaged.ErrorRate))
+	}
+	if m.ReferenceAveraged != nil {
+		parts = append(parts, fmt.Sprintf("the reference's average %.2f%%", 100*m.ReferenceAveraged.ErrorRate))
+	}
+	parts = append(parts, fmt.Sprintf("current weights %.2f%%", 100*m.ErrorRate))
+	return strings.Join(parts, ", ")
+}
+
+// continueCommand is the command line that continues this run: the same arguments with -resume.
+func continueCommand(job string, args []string) string {
+	words := []string{"advlab", job}
+	resume := false
+	for _, a := range args {
+		switch strings.TrimLeft(a, "-") {
+		case "resume", "resume=true":
+			resume = true
+		case "force", "force=true": // a continuation must not replace the run it continues
+			continue
+		}
+		if strings.ContainsAny(a, " \t'\"") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		words = append(words, a)
+	}
+	if !resume {
+		words = append(words, "-resume")
+	}
+	return strings.Join(words, " ")
+}
+
+// withHome writes the user's home directory in s as ~ (a file that may be published names no
+// machine's paths).
+func withHome(s string) string {
+	if home, err := os.UserHomeDir(); err == nil && home != "" && home != "/" {
+		return strings.ReplaceAll(s, strings.TrimSuffix(home, "/")+"/", "~/")
+	}
+	return s
 }
 
 // sslArchitecture returns the networks for -arch and the pixel range their generator produces.

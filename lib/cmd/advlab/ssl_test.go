@@ -11,6 +11,7 @@ import (
 	"github.com/advlab/advlab/internal/testenv"
 
 	"github.com/advlab/advlab/lib/data"
+	"github.com/advlab/advlab/lib/ssl"
 )
 
 func TestTrainSSLFlagErrors(t *testing.T) {
@@ -24,6 +25,7 @@ func TestTrainSSLFlagErrors(t *testing.T) {
 		{[]string{"ssl", "-out", "x", "-arch", "resnet"}, `unknown -arch "resnet"; valid: mlp, conv`},
 		{[]string{"ssl", "-out", "x", "-batch", "1"}, "-batch 1: want an integer >= 2"},
 		{[]string{"ssl", "-out", "x", "-average-rate", "0"}, "-average-rate 0: want a rate in (0, 1)"},
+		{[]string{"ssl", "-out", "x", "-reference-average-rate", "1"}, "-reference-average-rate"},
 	} {
 		err := runTrain(tc.args)
 		if err == nil || !errors.Is(err, errUsage) || !strings.Contains(err.Error(), tc.want) {
@@ -61,6 +63,15 @@ func TestTrainSSLSmoke(t *testing.T) {
 			m.TestError < 0 || m.TestError > 1 || float64(m.TestErrors)/500 != m.TestError {
 			t.Errorf("%s: metrics %+v, want 20 steps, 2 evaluations, 500 test images and a consistent error", arch, m)
 		}
+		curve, err := ssl.ReadCurve(filepath.Join(dir, "curve.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := curve.Epochs; len(p) != 1 || p[0].Step != 20 || p[0].TestErrAv == nil || p[0].TestErrRefAv == nil ||
+			p[0].TestErr != m.TestErrorCurrent || *p[0].TestErrAv != m.TestError ||
+			!strings.HasSuffix(curve.Command, "-arch "+arch+" -out "+dir+" -resume") || strings.Contains(curve.Backend, os.Getenv("HOME")+"/") {
+			t.Errorf("%s: curve %+v (epochs %+v), want epoch 1 at step 20 with both averages, the errors of metrics.json and a continuing command", arch, curve, p)
+		}
 		for _, name := range []string{"ssl.ckpt", "samples.png", "test_error.svg"} {
 			if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 				t.Errorf("%s: %v", arch, err)
@@ -74,6 +85,9 @@ func TestTrainSSLSmoke(t *testing.T) {
 		}
 		if m := read(dir); m.Steps != 40 {
 			t.Errorf("resumed run ends at step %d, want 40", m.Steps)
+		}
+		if curve, err := ssl.ReadCurve(filepath.Join(dir, "curve.json")); err != nil || len(curve.Epochs) != 2 || curve.Epochs[1].Epoch != 2 {
+			t.Errorf("resumed run's curve %+v, %v: want the first run's epoch and the second's", curve, err)
 		}
 	}
 	dir := filepath.Join(t.TempDir(), "supervised")

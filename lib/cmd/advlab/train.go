@@ -154,12 +154,20 @@ func forceFlag(fs *flag.FlagSet) *bool {
 }
 
 // writeMetrics writes v as indented JSON to metrics.json in the output directory.
-func (s *trainSession) writeMetrics(v any) error {
+func (s *trainSession) writeMetrics(v any) error { return s.writeJSON("metrics.json", v) }
+
+// writeJSON writes v as indented JSON to the file name in the output directory, atomically (a
+// reader never sees half a file, and an interrupted write leaves the previous one).
+func (s *trainSession) writeJSON(name string, v any) error {
 	encoded, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(s.out, "metrics.json"), append(encoded, '\n'), 0o644)
+	path := filepath.Join(s.out, name)
+	if err := os.WriteFile(path+".tmp", append(encoded, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(path+".tmp", path)
 }
 
 // devicesFlag defines -devices, the training engines' Config.Devices.
