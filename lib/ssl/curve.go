@@ -41,12 +41,12 @@ type Curve struct {
 // CurvePoint is one epoch's result. The test errors are fractions (0.0093 is the paper's 0.93%);
 // an average that is not kept is absent.
 type CurvePoint struct {
-	Epoch     int     `json:"epoch"`
-	Step      int     `json:"step"`
-	LossLab   float64 `json:"loss_lab"`
-	LossUnl   float64 `json:"loss_unl"`
-	TrainErr  float64 `json:"train_err"`
-	TestErr   float64 `json:"test_err"`
+	Epoch     int      `json:"epoch"`
+	Step      int      `json:"step"`
+	LossLab   float64  `json:"loss_lab"`
+	LossUnl   float64  `json:"loss_unl"`
+	TrainErr  float64  `json:"train_err"`
+	TestErr   float64  `json:"test_err"`
 	TestErrAv *float64 `json:"test_err_average,omitempty"`
 	// TestErrRefAv is the error of the reference's own average (from zeros, rate 1e-4 there), the
 	// number openai/improved-gan prints.

@@ -88,7 +88,7 @@ type Trainer struct {
 	unlabelled Images // nil for the supervised baseline
 
 	trainStep, dataInit, evaluate, evaluateAverage, evaluateReference, sample *model.Exec
-	parallel                                               *parallel.DataParallel // the train step's devices (Config.Devices); nil: one device
+	parallel                                                                  *parallel.DataParallel // the train step's devices (Config.Devices); nil: one device
 
 	state       *trainloop.State[Config] // step count, batch order, z draws (state.RNG).
 	initialised bool                     // data-dependent initialisation done
