@@ -368,7 +368,8 @@ func TestMovingAverage(t *testing.T) {
 // TestReferenceAverage checks the reference's average (Config.ReferenceAverageRate) against its
 // definition: from zeros, θ̃ ← θ̃ + r·(θ_before − θ̃) with the weights before each update. After the
 // first step θ̃ = r·θ₀ (the initial weights, not the updated ones); every later step folds in the
-// previous step's result. It runs with the reference's Adam (ε inside the root), whose state must
+// previous step's result. Non-trainable variables (the hidden layers' fixed scales) are copied, as
+// the reference averages only its trainable parameters. It runs with the reference's Adam (ε inside the root), whose state must
 // replace GoMLX's, and Evaluate must report the average beside advlab's own.
 func TestReferenceAverage(t *testing.T) {
 	const r = 0.25
@@ -399,6 +400,15 @@ func TestReferenceAverage(t *testing.T) {
 			got, found := now[averagePath]
 			if !found {
 				t.Fatalf("step %d: no reference average %s for %s", step, averagePath, path)
+			}
+			if !tr.Store().GetVariable(path).Trainable { // a fixed scale: copied, not averaged
+				want[averagePath] = nil
+				for i := range got {
+					if got[i] != value[i] {
+						t.Fatalf("step %d: %s[%d] = %v, want the fixed %s = %v", step, averagePath, i, got[i], path, value[i])
+					}
+				}
+				continue
 			}
 			if step == 1 { // θ̃ = r·θ₀: θ₀ is not observable from outside, but it is not θ₁.
 				want[averagePath] = make([]float64, len(got))

@@ -386,7 +386,8 @@ func (t *Trainer) updateAverage(g *Graph, network []*model.Variable) {
 
 // updateReferenceAverage adds to g the reference's moving average of the classifier's variables
 // (Config.ReferenceAverageRate): θ̃ ← θ̃ + r·(θ − θ̃) from zeros, with θ the values before this step's
-// update. Call it before the optimizer's update. The averages live under ReferenceAverageScope.
+// update, for the trainable variables; the others (a weight norm's fixed scale) are copied, as the
+// reference averages its trainable parameters only. Call it before the optimizer's update. The averages live under ReferenceAverageScope.
 func (t *Trainer) updateReferenceAverage(g *Graph, network []*model.Variable) {
 	if t.cfg.ReferenceAverageRate <= 0 {
 		return
@@ -396,6 +397,10 @@ func (t *Trainer) updateReferenceAverage(g *Graph, network []*model.Variable) {
 		average := t.store.Scope(ReferenceAverageScope+strings.TrimPrefix(v.Scope(), ClassifierScope)).
 			WithInitializer(zeros).VariableWithShape(v.Name(), v.Shape()).SetTrainable(false)
 		before, previous := StopGradient(v.NodeValue(g)), average.NodeValue(g)
+		if !v.Trainable { // the reference averages its trainable parameters only (a fixed scale stays)
+			average.SetNodeValue(before)
+			continue
+		}
 		average.SetNodeValue(Add(previous, MulScalar(Sub(before, previous), t.cfg.ReferenceAverageRate)))
 	}
 }
