@@ -247,9 +247,44 @@ deps-peers: ## install the benchmark's peers (PyTorch 2, TensorFlow 2, JAX/Flax;
 # `make peers-check` (part of `make test`): one step of every workload in every peer and in
 # advlab (bench -quick -strict): a peer whose networks do not have advlab's matrix weights, or that
 # fails to run, fails the check; a peer the package index could not serve is reported and allowed.
-.PHONY: peers-check
-peers-check: build deps-peers
+.PHONY: peers-check ssl-reference-check ssl-curves
+peers-check: build deps-peers data
 	$(BENCH_ENV) bin/advlab bench -quick -also "" -strict -workloads all,dcgan64/batch=16/ngf=16 -out $(BUILD)/peers-check.json
+	@$(MAKE) --no-print-directory ssl-reference-check
+
+# The PyTorch port of openai/improved-gan's MNIST script and `advlab train ssl` at smoke size (one
+# short epoch each), both curves read back and plotted by `advlab curves` (part of `make test`).
+SSL_CHECK := $(BUILD)/ssl-reference-check
+ssl-reference-check: build deps-peers data ## the reference port and train ssl at smoke size, their curve files plotted together
+	@if [ ! -x $(BUILD)/peers/torch/bin/python ]; then \
+		echo "ssl-reference-check: no PyTorch peer ($$(cat $(BUILD)/peers/torch.status 2>/dev/null)); the reference port is not run"; \
+		[ "$$CI" != true ]; \
+	else \
+		rm -rf $(SSL_CHECK) && mkdir -p $(SSL_CHECK) && \
+		OMP_NUM_THREADS=1 $(BUILD)/peers/torch/bin/python scripts/reference/improved_gan_mnist.py --smoke \
+			--data $(ADVLAB_DATA)/mnist --out $(SSL_CHECK)/reference.json && \
+		ADVLAB_DATA=$(ADVLAB_DATA) bin/advlab train ssl -smoke -out $(SSL_CHECK)/advlab && \
+		bin/advlab curves -out $(SSL_CHECK)/curves.png $(SSL_CHECK)/reference.json $(SSL_CHECK)/advlab/curve.json; \
+	fi
+
+# The curves of docs/results.md: SSL_EPOCHS epochs of the reference port and of advlab (on the
+# backend lib/backend chooses: XLA CPU where the plugin is installed) for each of SSL_SEEDS, into
+# docs/results/ssl/, then the plot. advlab's runs continue from build/ssl-curves/advlab-seedN
+# (-resume) when that holds a checkpoint, so a larger SSL_EPOCHS extends them; the port starts afresh.
+SSL_EPOCHS ?= 5
+SSL_SEEDS ?= 1 2
+ssl-curves: build deps-peers data pjrt-optional ## SSL_EPOCHS epochs of the reference port and of advlab for SSL_SEEDS, plotted into docs/results/ssl-curves.png
+	@mkdir -p docs/results/ssl $(BUILD)/ssl-curves
+	@set -e; for seed in $(SSL_SEEDS); do \
+		OMP_NUM_THREADS=$$(nproc) $(BUILD)/peers/torch/bin/python scripts/reference/improved_gan_mnist.py --seed $$seed \
+			--epochs $(SSL_EPOCHS) --data $(ADVLAB_DATA)/mnist --out docs/results/ssl/reference-seed$$seed.json; \
+		dir=$(BUILD)/ssl-curves/advlab-seed$$seed; resume=""; done_steps=0; \
+		if [ -f $$dir/ssl.ckpt ]; then resume=-resume; done_steps=$$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['steps'])" $$dir/metrics.json); fi; \
+		steps=$$(( $(SSL_EPOCHS) * 600 - done_steps )); \
+		if [ $$steps -gt 0 ]; then ADVLAB_DATA=$(ADVLAB_DATA) bin/advlab train ssl -seed $$seed -steps $$steps $$resume -out $$dir; fi; \
+		cp $$dir/curve.json docs/results/ssl/advlab-seed$$seed.json; \
+	done
+	bin/advlab curves -out docs/results/ssl-curves.png docs/results/ssl/*.json
 
 bench: build onnx pjrt-optional deps-jupyterlab deps-browser deps-peers ## time DCGAN-28/64, the VAE, the semi-supervised GAN and a VAAL round next to PyTorch 2 (eager, compile), TensorFlow 2 and JAX into build/bench.json, then DCGAN-64's scaling into build/bench-scaling.{json,png}
 	@mkdir -p $(BUILD)

@@ -101,3 +101,48 @@ func TestTrainSSLSmoke(t *testing.T) {
 		t.Errorf("the supervised baseline wrote samples.png (it has no generator): %v", err)
 	}
 }
+
+// TestCurves plots two curve files and refuses a file that is not one, naming it and what is wrong.
+func TestCurves(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, c ssl.Curve) string {
+		raw, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	av, ref := 0.2, 0.3
+	good := ssl.Curve{Format: ssl.CurveFormat, Implementation: "advlab", Seed: 1, Epochs: []ssl.CurvePoint{
+		{Epoch: 1, Step: 600, TestErr: 0.25, TestErrAv: &av, TestErrRefAv: &ref}, {Epoch: 2, Step: 1200, TestErr: 0.1}}}
+	a, b := write("a.json", good), write("b.json", good)
+	out := filepath.Join(dir, "curves.png")
+	if err := runCurves([]string{"-out", out, a, b}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(out); err != nil || st.Size() < 10000 {
+		t.Errorf("curves.png: %v, %v; want a picture", st, err)
+	}
+	bad := good
+	bad.Format = "other/1"
+	backwards := good
+	backwards.Epochs = []ssl.CurvePoint{{Epoch: 2}, {Epoch: 1}}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-out", out, write("bad.json", bad)}, `bad.json: format "other/1", want "advlab-ssl-curve/1"`},
+		{[]string{"-out", out, write("back.json", backwards)}, "back.json: epochs[1]: epoch 1, want increasing epochs"},
+		{[]string{"-out", out}, "no curve files"},
+		{[]string{"-out", filepath.Join(dir, "x.svg"), a}, "-out FILE.png is required"},
+		{[]string{"-out", out, a, "-log-y=false"}, "flag -log-y=false after the curve files"},
+	} {
+		if err := runCurves(tc.args); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("curves %v: error %v, want %q", tc.args, err, tc.want)
+		}
+	}
+}
