@@ -267,12 +267,14 @@ ssl-reference-check: build deps-peers data ## the reference port and train ssl a
 		bin/advlab curves -out $(SSL_CHECK)/curves.png $(SSL_CHECK)/reference.json $(SSL_CHECK)/advlab/curve.json; \
 	fi
 
-# The curves of docs/results.md: SSL_EPOCHS epochs of the reference port and of advlab (on the
-# backend lib/backend chooses: XLA CPU where the plugin is installed) for each of SSL_SEEDS, into
+# The curves of docs/results.md: SSL_EPOCHS epochs of the reference port and of advlab (on
+# SSL_BACKEND) for each of SSL_SEEDS, into
 # docs/results/ssl/, then the plot. advlab's runs continue from build/ssl-curves/advlab-seedN
 # (-resume) when that holds a checkpoint, so a larger SSL_EPOCHS extends them; the port starts afresh.
 SSL_EPOCHS ?= 5
 SSL_SEEDS ?= 1 2
+# advlab's backend for these runs: pure Go, because on XLA CPU the run diverges (docs/results.md).
+SSL_BACKEND ?= go
 ssl-curves: build deps-peers data pjrt-optional ## SSL_EPOCHS epochs of the reference port and of advlab for SSL_SEEDS, plotted into docs/results/ssl-curves.png
 	@mkdir -p docs/results/ssl $(BUILD)/ssl-curves
 	@set -e; for seed in $(SSL_SEEDS); do \
@@ -281,7 +283,7 @@ ssl-curves: build deps-peers data pjrt-optional ## SSL_EPOCHS epochs of the refe
 		dir=$(BUILD)/ssl-curves/advlab-seed$$seed; resume=""; done_steps=0; \
 		if [ -f $$dir/ssl.ckpt ]; then resume=-resume; done_steps=$$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['steps'])" $$dir/metrics.json); fi; \
 		steps=$$(( $(SSL_EPOCHS) * 600 - done_steps )); \
-		if [ $$steps -gt 0 ]; then ADVLAB_DATA=$(ADVLAB_DATA) bin/advlab train ssl -seed $$seed -steps $$steps $$resume -out $$dir; fi; \
+		if [ $$steps -gt 0 ]; then ADVLAB_DATA=$(ADVLAB_DATA) GOMLX_BACKEND=$(SSL_BACKEND) bin/advlab train ssl -seed $$seed -steps $$steps $$resume -out $$dir; fi; \
 		cp $$dir/curve.json docs/results/ssl/advlab-seed$$seed.json; \
 	done
 	bin/advlab curves -out docs/results/ssl-curves.png docs/results/ssl/*.json

@@ -20,7 +20,7 @@ func init() {
 func runCurves(args []string) error {
 	fs := newFlags("curves", "curves -out FILE.png CURVE.json [CURVE.json ...]")
 	out := fs.String("out", "", "the picture to write (required): .png, three panels side by side")
-	logY := fs.Bool("log-y", true, "logarithmic error axis (the paper's 0.93% and the first epochs' 20% on one plot)")
+	logY := fs.Bool("log-y", false, "logarithmic error axis (for curves that span the first epochs' 20% and the paper's 0.93%)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -139,7 +139,7 @@ func TestCurves(t *testing.T) {
 		{[]string{"-out", out, write("back.json", backwards)}, "back.json: epochs[1]: epoch 1, want increasing epochs"},
 		{[]string{"-out", out}, "no curve files"},
 		{[]string{"-out", filepath.Join(dir, "x.svg"), a}, "-out FILE.png is required"},
-		{[]string{"-out", out, a, "-log-y=false"}, "flag -log-y=false after the curve files"},
+		{[]string{"-out", out, a, "-log-y"}, "flag -log-y after the curve files"},
 	} {
 		if err := runCurves(tc.args); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("curves %v: error %v, want %q", tc.args, err, tc.want)
