@@ -50,11 +50,11 @@ type EvalMetrics struct {
 	// ErrorRate is Errors/Images (the paper reports it in percent: 0.93% at 100 MNIST labels).
 	ErrorRate float64 `json:"error_rate"`
 	// Averaged is the same evaluation of the moving average of the classifier's weights
-	// (Config.AverageRate; nil when disabled or before the first step). The reference's reported
-	// test error is this one.
+	// (Config.AverageRate; nil when disabled or before the first step), advlab's reported error.
 	Averaged *EvalMetrics `json:"averaged,omitempty"`
 	// ReferenceAveraged is the evaluation of the reference's own average (Config.ReferenceAverageRate:
-	// from zeros, taken before each update; nil when disabled or before the first step).
+	// from zeros, taken before each update; nil when disabled or before the first step): the number
+	// openai/improved-gan prints.
 	ReferenceAveraged *EvalMetrics `json:"reference_averaged,omitempty"`
 }
 
@@ -387,7 +387,8 @@ func (t *Trainer) updateAverage(g *Graph, network []*model.Variable) {
 // updateReferenceAverage adds to g the reference's moving average of the classifier's variables
 // (Config.ReferenceAverageRate): θ̃ ← θ̃ + r·(θ − θ̃) from zeros, with θ the values before this step's
 // update, for the trainable variables; the others (a weight norm's fixed scale) are copied, as the
-// reference averages its trainable parameters only. Call it before the optimizer's update. The averages live under ReferenceAverageScope.
+// reference averages its trainable parameters only. Call it before the optimizer's update. The
+// averages live under ReferenceAverageScope.
 func (t *Trainer) updateReferenceAverage(g *Graph, network []*model.Variable) {
 	if t.cfg.ReferenceAverageRate <= 0 {
 		return
