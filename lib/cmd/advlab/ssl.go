@@ -46,7 +46,8 @@ type sslMetrics struct {
 	Seconds        float64 `json:"seconds"`
 	SecondsPerStep float64 `json:"seconds_per_step"`
 	Backend        string  `json:"backend"`
-	// Evaluations are the periodic test errors of -eval-every.
+	// Evaluations are the test errors measured during the run: every -eval-every steps and at the
+	// end of every epoch.
 	Evaluations []sslEvaluation    `json:"evaluations,omitempty"`
 	History     []ssl.EpochMetrics `json:"epoch_history,omitempty"`
 }
@@ -156,6 +157,15 @@ func runTrainSSL(args []string) error {
 	var evalTime time.Duration
 	var evalErr error
 	start := time.Now()
+	// record adds a test measurement (-eval-every's or an epoch's) to evaluations, once per step.
+	record := func(step int, result ssl.EvalMetrics) *sslEvaluation {
+		if n := len(evaluations); n > 0 && evaluations[n-1].Step == step {
+			return nil
+		}
+		evaluations = append(evaluations, sslEvaluation{Step: step, TrainSeconds: (time.Since(start) - evalTime).Seconds(),
+			TestError: reported(result).ErrorRate, TestErrorCurrent: result.ErrorRate})
+		return &evaluations[len(evaluations)-1]
+	}
 	curve := ssl.Curve{Format: ssl.CurveFormat, Implementation: "advlab", Backend: withHome(session.backendName), Arch: *arch,
 		Dataset: *dataset, Labels: *labels, Seed: *seed, BatchSize: *batch, LearningRate: *lr,
 		AdamEpsilon: trainer.Config().Epsilon, AdamEpsilonInsideRoot: *referenceAdam, AverageRate: max(*averageRate, 0),
@@ -164,6 +174,7 @@ func runTrainSSL(args []string) error {
 		Steps: *steps, CheckpointPath: session.checkpoint, CheckpointEvery: *checkpointEvery,
 		Test: testImages, OnEpoch: func(e ssl.EpochMetrics) {
 			evalTime += time.Duration(e.EvalSeconds * float64(time.Second))
+			record(e.Step, *e.Test)
 			fmt.Fprintf(os.Stderr, "\nepoch %d (step %d): test error %s\n", e.Epoch, e.Step, describeErrors(*e.Test))
 		},
 		OnStep: func(m ssl.StepMetrics) {
@@ -179,11 +190,10 @@ func runTrainSSL(args []string) error {
 				evalErr = err
 				return
 			}
-			e := sslEvaluation{Step: m.Step, TrainSeconds: (time.Since(start) - evalTime).Seconds(),
-				TestError: reported(result).ErrorRate, TestErrorCurrent: result.ErrorRate}
-			evaluations = append(evaluations, e)
-			fmt.Fprintf(os.Stderr, "\nstep %d (%s): test error %.2f%% (averaged weights; current weights %.2f%%)\n",
-				m.Step, trainingTime(e.TrainSeconds, startStep), 100*e.TestError, 100*e.TestErrorCurrent)
+			if e := record(m.Step, result); e != nil {
+				fmt.Fprintf(os.Stderr, "\nstep %d (%s): test error %s\n", m.Step, trainingTime(e.TrainSeconds, startStep),
+					describeErrors(result))
+			}
 		},
 	})
 	seconds := (time.Since(start) - evalTime).Seconds()
