@@ -3,6 +3,7 @@ package nn
 import (
 	"math"
 
+	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/model"
@@ -42,15 +43,40 @@ func RandomNormal(scope *model.Scope, g *graph.Graph, shape shapes.Shape) *graph
 	}
 	n := shape.Size()
 	pairs := shapes.Make(shape.DType, (n+1)/2)
-	u1 := graph.Max(scope.RandomUniform(g, pairs), graph.Const(g, shape.DType.SmallestNonZeroValueForDType()))
-	u2 := scope.RandomUniform(g, pairs)
-	r := graph.Sqrt(graph.MulScalar(graph.Log(u1), -2))
-	cos := graph.Cos(graph.MulScalar(u2, 2*math.Pi))
-	sin := graph.Sqrt(graph.Max(graph.OneMinus(graph.Square(cos)), graph.ZerosLike(cos)))
-	sin = graph.Where(graph.LessOrEqual(u2, graph.Scalar(g, shape.DType, 0.5)), sin, graph.Neg(sin))
-	values := graph.Concatenate([]*graph.Node{graph.Mul(r, cos), graph.Mul(r, sin)}, 0)
+	values := BoxMuller(scope.RandomUniform(g, pairs), scope.RandomUniform(g, pairs))
 	if 2*pairs.Size() != n {
 		values = graph.Slice(values, graph.AxisRange(0, n))
 	}
 	return graph.StopGradient(graph.Reshape(values, shape.Dimensions...))
+}
+
+// BoxMuller turns uniform draws u1, u2 of one shape [P] into 2P standard normals, the cosines then
+// the sines: r·cos θ and r·sin θ for r = √(−2 ln u1), θ = 2π·u2 (see RandomNormal). A uniform draw
+// of exactly 0, which GoMLX's generator gives once in 2³² draws (so within some thousands of steps
+// of a training that draws a million noise values a step), is raised to the smallest normal number of the dtype, whose logarithm is
+// finite (r at most 13.2 in float32). Not the smallest non-zero one: that one is denormal, and XLA's
+// CPU compiler flushes denormals to zero, so ln 0 = −∞ gave an infinite noise value and a NaN loss.
+func BoxMuller(u1, u2 *graph.Node) *graph.Node {
+	dtype := u1.DType()
+	g := u1.Graph()
+	u1 = graph.Max(u1, graph.Scalar(g, dtype, smallestNormal(dtype)))
+	r := graph.Sqrt(graph.MulScalar(graph.Log(u1), -2))
+	cos := graph.Cos(graph.MulScalar(u2, 2*math.Pi))
+	sin := graph.Sqrt(graph.Max(graph.OneMinus(graph.Square(cos)), graph.ZerosLike(cos)))
+	sin = graph.Where(graph.LessOrEqual(u2, graph.Scalar(g, dtype, 0.5)), sin, graph.Neg(sin))
+	return graph.Concatenate([]*graph.Node{graph.Mul(r, cos), graph.Mul(r, sin)}, 0)
+}
+
+// smallestNormal is the smallest positive normal (not denormal) number of a float dtype.
+func smallestNormal(dtype dtypes.DType) float64 {
+	switch dtype {
+	case dtypes.Float64:
+		return 0x1p-1022
+	case dtypes.Float16:
+		return 0x1p-14
+	case dtypes.Float32, dtypes.BFloat16:
+		return 0x1p-126
+	}
+	exceptions.Panicf("nn.BoxMuller: want a float dtype, got %s", dtype)
+	return 0
 }

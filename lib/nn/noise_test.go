@@ -110,3 +110,32 @@ func TestRandomNormalPairs(t *testing.T) {
 			"E[z1 z2] %.4f, Cov(z1², z2²) %.4f", mean, m2, m4, tail, prod, sqCov)
 	}
 }
+
+// TestBoxMullerZeroDraw feeds the transform the uniform draws at the ends of [0, 1), 0 included
+// (GoMLX's generator gives it once in 2³² draws): every normal must be finite, and the largest
+// radius √(−2 ln u1) that of the smallest normal float32, 13.2. Raising u1 to the smallest
+// non-zero float32 instead, a denormal that XLA's CPU compiler flushes to zero, fails here on XLA
+// CPU (r = +∞): that made the semi-supervised GAN's loss NaN after a few thousand steps.
+func TestBoxMullerZeroDraw(t *testing.T) {
+	u1 := []float32{0, 0, 0x1p-32, 0.5, math.Nextafter32(1, 0)}
+	u2 := []float32{0, 0.125, 0.3, 0.75, 0.999}
+	exec := graph.MustNewExec(backend.MustNew(), func(a, b *graph.Node) *graph.Node { return nn.BoxMuller(a, b) })
+	z := tensors.MustCopyFlatData[float32](exec.MustExec(u1, u2)[0])
+	if len(z) != 2*len(u1) {
+		t.Fatalf("%d values, want %d", len(z), 2*len(u1))
+	}
+	rMax := math.Sqrt(-2 * math.Log(0x1p-126))
+	for i := range u1 {
+		c, s := float64(z[i]), float64(z[i+len(u1)])
+		if math.IsNaN(c) || math.IsInf(c, 0) || math.IsNaN(s) || math.IsInf(s, 0) {
+			t.Fatalf("u1=%g u2=%g gave (%g, %g): not finite", u1[i], u2[i], c, s)
+		}
+		want := rMax
+		if u1[i] != 0 {
+			want = math.Sqrt(-2 * math.Log(float64(u1[i])))
+		}
+		if r := math.Hypot(c, s); math.Abs(r-want) > 1e-4*want+1e-5 {
+			t.Errorf("u1=%g u2=%g: radius %g, want %g", u1[i], u2[i], r, want)
+		}
+	}
+}
