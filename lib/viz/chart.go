@@ -204,7 +204,7 @@ func (c *Chart) build(width, height vg.Length) (*plot.Plot, error) {
 			return nil, fmt.Errorf("viz: chart %q: a bar chart cannot use LogY", c.Title)
 		}
 		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		p.Y.Tick.Marker = logTicks125{}
 	}
 	if c.LogX {
 		if c.Bars != nil {
@@ -350,7 +350,7 @@ func (c *Chart) addSeries(p *plot.Plot, series Series, lineColor color.NRGBA) (n
 
 // logTicksAtData labels a logarithmic X axis at the series' own abscissas (a batch of 16, 32, 64,
 // ...), which a decade-based axis would leave unlabelled; with more than 12 of them it falls back
-// to plot.LogTicks.
+// to logTicks125.
 type logTicksAtData struct{ series []Series }
 
 func (t logTicksAtData) Ticks(min, max float64) []plot.Tick {
@@ -365,9 +365,39 @@ func (t logTicksAtData) Ticks(min, max float64) []plot.Tick {
 		}
 	}
 	if len(ticks) == 0 || len(ticks) > 12 {
-		return plot.LogTicks{Prec: -1}.Ticks(min, max)
+		return logTicks125{}.Ticks(min, max)
 	}
 	return ticks
+}
+
+// logTicks125 labels a logarithmic axis at 1, 2 and 5 times the powers of ten, or at 1 to 9 times
+// them where fewer than three of those fall in the range (and finer steps where even those do not): plot.LogTicks labels the powers of ten
+// only, and leaves an axis from 15% to 30% without a single number.
+type logTicks125 struct{}
+
+func (logTicks125) Ticks(min, max float64) []plot.Tick {
+	if !(min > 0 && min < max) || !finite(min) || !finite(max) {
+		return plot.LogTicks{Prec: -1}.Ticks(min, max)
+	}
+	at := func(mantissas []float64) []plot.Tick {
+		var ticks []plot.Tick
+		for e := math.Floor(math.Log10(min)); e <= math.Ceil(math.Log10(max)); e++ {
+			for _, m := range mantissas {
+				v := m * math.Pow(10, e)
+				if v >= min*(1-1e-9) && v <= max*(1+1e-9) {
+					ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', 3, 64)})
+				}
+			}
+		}
+		return ticks
+	}
+	if ticks := at([]float64{1, 2, 5}); len(ticks) >= 3 {
+		return ticks
+	}
+	if ticks := at([]float64{1, 2, 3, 4, 5, 6, 7, 8, 9}); len(ticks) >= 3 {
+		return ticks
+	}
+	return at([]float64{1, 1.25, 1.5, 1.75, 2, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9})
 }
 
 // ChartRow renders charts side by side into one image, each widthPx x heightPx pixels at 96 dots

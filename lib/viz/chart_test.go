@@ -183,3 +183,28 @@ func TestChartLogXAndRow(t *testing.T) {
 }
 
 func (c *Chart) withLogX() *Chart { c.LogX = true; return c }
+
+// TestLogTicks125 checks that a logarithmic axis gets at least three labelled ticks inside its
+// range however narrow (plot.LogTicks labels powers of ten only: none between 14 and 35).
+func TestLogTicks125(t *testing.T) {
+	for _, tc := range []struct {
+		min, max float64
+		want     string
+	}{
+		{1, 300, "1 2 5 10 20 50 100 200"},
+		{14, 35, "15 17.5 20 25 30 35"},
+		{12, 95, "20 30 40 50 60 70 80 90"},
+		{0.8, 3, "0.8 0.9 1 2 3"},
+	} {
+		var labels []string
+		for _, tick := range (logTicks125{}).Ticks(tc.min, tc.max) {
+			if tick.Value < tc.min || tick.Value > tc.max {
+				t.Errorf("[%g, %g]: tick %g outside the range", tc.min, tc.max, tick.Value)
+			}
+			labels = append(labels, tick.Label)
+		}
+		if got := strings.Join(labels, " "); got != tc.want {
+			t.Errorf("[%g, %g]: ticks %q, want %q", tc.min, tc.max, got, tc.want)
+		}
+	}
+}
