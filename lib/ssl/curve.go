@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"os"
+
+	"github.com/advlab/advlab/lib/viz"
 )
 
 // CurveFormat names the JSON layout of a Curve. `advlab train ssl` writes it (DIR/curve.json) and
@@ -114,4 +116,35 @@ func ReadCurve(path string) (*Curve, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &c, nil
+}
+
+// CurveCharts plots curves as `advlab curves` does: one chart for the reference's weight average
+// (the number openai/improved-gan prints), one for advlab's average and one for the current weights,
+// each with the test error (%) against the epoch and a line per curve, named by implementation and
+// seed. logX and logY make the epoch and the error axes logarithmic (a 300-epoch run beside
+// 5-epoch ones, errors from 30% down to 1%). Lay them out with viz.ChartRow.
+func CurveCharts(curves []*Curve, logX, logY bool) []*viz.Chart {
+	panels := []struct {
+		title string
+		value func(CurvePoint) *float64
+	}{
+		{"Reference's average (from zeros, rate 1e-4)", func(p CurvePoint) *float64 { return p.TestErrRefAv }},
+		{"advlab's average (rate 1e-3)", func(p CurvePoint) *float64 { return p.TestErrAv }},
+		{"Current weights", func(p CurvePoint) *float64 { e := p.TestErr; return &e }},
+	}
+	charts := make([]*viz.Chart, len(panels))
+	for i, panel := range panels {
+		chart := &viz.Chart{Title: panel.title, XLabel: "epoch", YLabel: "test error (%)", LogX: logX, LogY: logY}
+		for _, c := range curves {
+			s := viz.Series{Name: fmt.Sprintf("%s seed %d", c.Implementation, c.Seed)}
+			for _, p := range c.Epochs {
+				if v := panel.value(p); v != nil {
+					s.X, s.Y = append(s.X, float64(p.Epoch)), append(s.Y, 100**v)
+				}
+			}
+			chart.Series = append(chart.Series, s)
+		}
+		charts[i] = chart
+	}
+	return charts
 }

@@ -21,6 +21,7 @@ func runCurves(args []string) error {
 	fs := newFlags("curves", "curves -out FILE.png CURVE.json [CURVE.json ...]")
 	out := fs.String("out", "", "the picture to write (required): .png, three panels side by side")
 	logY := fs.Bool("log-y", false, "logarithmic error axis (for curves that span the first epochs' 20% and the paper's 0.93%)")
+	logX := fs.Bool("log-x", false, "logarithmic epoch axis (for a long run beside short ones)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -43,30 +44,7 @@ func runCurves(args []string) error {
 		}
 		curves = append(curves, c)
 	}
-	panels := []struct {
-		title string
-		value func(ssl.CurvePoint) *float64
-	}{
-		{"Reference's average (from zeros, rate 1e-4)", func(p ssl.CurvePoint) *float64 { return p.TestErrRefAv }},
-		{"advlab's average (rate 1e-3)", func(p ssl.CurvePoint) *float64 { return p.TestErrAv }},
-		{"Current weights", func(p ssl.CurvePoint) *float64 { e := p.TestErr; return &e }},
-	}
-	charts := make([]*viz.Chart, len(panels))
-	for i, panel := range panels {
-		chart := &viz.Chart{Title: panel.title, XLabel: "epoch", YLabel: "test error (%)", LogY: *logY}
-		for _, c := range curves {
-			var s viz.Series
-			s.Name = fmt.Sprintf("%s seed %d", c.Implementation, c.Seed)
-			for _, p := range c.Epochs {
-				if v := panel.value(p); v != nil {
-					s.X, s.Y = append(s.X, float64(p.Epoch)), append(s.Y, 100**v)
-				}
-			}
-			chart.Series = append(chart.Series, s)
-		}
-		charts[i] = chart
-	}
-	img, err := viz.ChartRow(charts, 640, 440)
+	img, err := viz.ChartRow(ssl.CurveCharts(curves, *logX, *logY), 640, 440)
 	if err != nil {
 		return err
 	}
