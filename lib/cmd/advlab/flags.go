@@ -141,3 +141,10 @@ func parseOptions(fs *flag.FlagSet, args []string, limits ...limit) error {
 	})
 	return err
 }
+
+// flagSet reports whether the command line set the flag name (rather than leaving its default).
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}

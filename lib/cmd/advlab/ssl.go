@@ -74,6 +74,7 @@ func runTrainSSL(args []string) error {
 	dataset := fs.String("dataset", "mnist", "training data: mnist or fashion (28x28 grey-scale, 10 classes)")
 	labels := fs.Int("labels", 100, "labelled training images in all, the same number per class (100: 10 per class, the paper's setting)")
 	steps := fs.Int("steps", 6000, "updates to run in this call (600 make one epoch of MNIST at batch 100; with -resume, added to the checkpoint's)")
+	epochs := fs.Int("epochs", 0, "instead of -steps: train until the run has this many epochs in all, the checkpoint's included, so that the same command with -resume continues an interrupted run to the same end (the paper's run: 300)")
 	batch := fs.Int("batch", 100, "labelled, unlabelled and generated images per step")
 	lr := fs.Float64("lr", 0.003, "Adam learning rate of both networks (the reference's 0.003)")
 	seed := fs.Uint64("seed", 1, "random seed: which images are labelled, weights, noise and batch order")
@@ -87,14 +88,17 @@ func runTrainSSL(args []string) error {
 	resume := fs.Bool("resume", false, "continue from DIR/ssl.ckpt")
 	force := forceFlag(fs)
 	devices := devicesFlag(fs)
-	smoke := fs.Bool("smoke", false, "a seconds-long end-to-end run: 2,000 training and 500 test images, 20 steps")
-	if err := parseOptions(fs, args, atLeast("labels", 10), atLeast("steps", 0), atLeast("batch", 2), above("lr", 0),
+	smoke := fs.Bool("smoke", false, "a seconds-long end-to-end run: 2,000 training and 500 test images (20 steps an epoch), 20 steps unless -steps or -epochs says otherwise")
+	if err := parseOptions(fs, args, atLeast("labels", 10), atLeast("steps", 0), atLeast("epochs", 0), atLeast("batch", 2), above("lr", 0),
 		within("average-rate", math.Inf(-1), 1, false, true), within("reference-average-rate", 0, 1, false, true), atLeast("eval-every", 0), atLeast("checkpoint-every", 0),
 		atLeast("devices", 0)); err != nil {
 		return err
 	}
 	if *out == "" {
 		return usageError("-out DIR is required")
+	}
+	if *epochs > 0 && flagSet(fs, "steps") {
+		return usageError("-steps %d and -epochs %d: give one of them (-epochs counts the whole run, -steps this call's updates)", *steps, *epochs)
 	}
 	if *averageRate == 0 || *averageRate >= 1 {
 		return usageError("-average-rate %g: want a rate in (0, 1), or a negative value for no average", *averageRate)
@@ -113,7 +117,10 @@ func runTrainSSL(args []string) error {
 	dataInit, limitTrain, limitTest := 0, 0, 0 // DataInit 0: the default, 500 images
 	if *smoke {
 		limitTrain, limitTest = 2000, 500
-		*steps, *evalEvery, dataInit = 20, 10, 100
+		*evalEvery, dataInit = 10, 100
+		if !flagSet(fs, "steps") {
+			*steps = 20 // one epoch of the 2,000 images
+		}
 	}
 	train, test, err := loadSplits(*dataset, limitTrain, limitTest)
 	if err != nil {
@@ -151,6 +158,13 @@ func runTrainSSL(args []string) error {
 	}
 
 	startStep := trainer.StepCount()
+	if *epochs > 0 {
+		*steps = max(*epochs*trainer.StepsPerEpoch()-startStep, 0)
+		if *steps == 0 {
+			fmt.Fprintf(os.Stderr, "the run in %s is at step %d, epoch %d: -epochs %d is reached, no steps to train (give a larger -epochs to go on)\n",
+				*out, startStep, startStep/trainer.StepsPerEpoch(), *epochs)
+		}
+	}
 	bar := progress.NewBar(os.Stderr, startStep+*steps)
 	bar.StartStep = startStep
 	var evaluations []sslEvaluation
@@ -176,6 +190,10 @@ func runTrainSSL(args []string) error {
 			evalTime += time.Duration(e.EvalSeconds * float64(time.Second))
 			record(e.Step, *e.Test)
 			fmt.Fprintf(os.Stderr, "\nepoch %d (step %d): test error %s\n", e.Epoch, e.Step, describeErrors(*e.Test))
+			curve.Epochs = ssl.CurveOf(trainer.Epochs()) // after every epoch, as a long run goes
+			if err := session.writeJSON("curve.json", &curve); err != nil {
+				fmt.Fprintf(os.Stderr, "advlab train: the curve after epoch %d: %v (it is written again at the end)\n", e.Epoch, err)
+			}
 		},
 		OnStep: func(m ssl.StepMetrics) {
 			bar.Update(m.Step, progress.Scalar{Name: "L_lab", Value: m.LossLab}, progress.Scalar{Name: "L_unl", Value: m.LossUnl},

@@ -35,8 +35,8 @@ func TestTrainSSLFlagErrors(t *testing.T) {
 }
 
 // TestTrainSSLSmoke runs `advlab train ssl -smoke` (2,000 training images, 20 steps) for both
-// architectures when MNIST is in the data cache, checks what it writes, and resumes the mlp run for
-// 20 more steps.
+// architectures when MNIST is in the data cache, checks what it writes, and resumes the mlp run to
+// 2 epochs (40 steps) with -epochs, twice.
 func TestTrainSSLSmoke(t *testing.T) {
 	if _, err := data.LoadWith("mnist", data.Train, data.FetchOptions{Offline: true}); err != nil {
 		testenv.Missing(t, "MNIST is not in the data cache, skipping the training smoke run: %v", err)
@@ -80,14 +80,23 @@ func TestTrainSSLSmoke(t *testing.T) {
 		if arch != "mlp" {
 			continue
 		}
-		if err := runTrain([]string{"ssl", "-smoke", "-arch", arch, "-resume", "-out", dir}); err != nil {
-			t.Fatal(err)
+		// -epochs counts the whole run: the same command continues it to the same end, and says so
+		// once it is there.
+		for i := range 2 {
+			if err := runTrain([]string{"ssl", "-smoke", "-arch", arch, "-epochs", "2", "-resume", "-out", dir}); err != nil {
+				t.Fatal(err)
+			}
+			if m := read(dir); m.Steps != 40 {
+				t.Errorf("resumed run (call %d) ends at step %d, want 40", i+1, m.Steps)
+			}
+			if curve, err := ssl.ReadCurve(filepath.Join(dir, "curve.json")); err != nil || len(curve.Epochs) != 2 || curve.Epochs[1].Epoch != 2 ||
+				!strings.HasSuffix(curve.Command, "-epochs 2 -resume -out "+dir) {
+				t.Errorf("resumed run's curve (call %d) %+v, %v: want the first run's epoch and the second's, and the command", i+1, curve, err)
+			}
 		}
-		if m := read(dir); m.Steps != 40 {
-			t.Errorf("resumed run ends at step %d, want 40", m.Steps)
-		}
-		if curve, err := ssl.ReadCurve(filepath.Join(dir, "curve.json")); err != nil || len(curve.Epochs) != 2 || curve.Epochs[1].Epoch != 2 {
-			t.Errorf("resumed run's curve %+v, %v: want the first run's epoch and the second's", curve, err)
+		err = runTrain([]string{"ssl", "-smoke", "-steps", "5", "-epochs", "3", "-resume", "-out", dir})
+		if err == nil || !strings.Contains(err.Error(), "-steps 5 and -epochs 3: give one of them") {
+			t.Errorf("-steps with -epochs: %v, want a usage error naming both", err)
 		}
 	}
 	dir := filepath.Join(t.TempDir(), "supervised")
