@@ -273,8 +273,9 @@ ssl-reference-check: build deps-peers data ## the reference port and train ssl a
 # (-resume) when that holds a checkpoint, so a larger SSL_EPOCHS extends them; the port starts afresh.
 SSL_EPOCHS ?= 5
 SSL_SEEDS ?= 1 2
-# advlab's backend for these runs: pure Go, because on XLA CPU the run diverges (docs/results.md).
-SSL_BACKEND ?= go
+# advlab's backend for these runs (GOMLX_BACKEND); empty: advlab's default, XLA CPU where `make pjrt`
+# installed its plugin.
+SSL_BACKEND ?=
 ssl-curves: build deps-peers data pjrt-optional ## SSL_EPOCHS epochs of the reference port and of advlab for SSL_SEEDS, plotted into docs/results/ssl-curves.png
 	@mkdir -p docs/results/ssl $(BUILD)/ssl-curves
 	@set -e; for seed in $(SSL_SEEDS); do \
@@ -283,7 +284,7 @@ ssl-curves: build deps-peers data pjrt-optional ## SSL_EPOCHS epochs of the refe
 		dir=$(BUILD)/ssl-curves/advlab-seed$$seed; resume=""; done_steps=0; \
 		if [ -f $$dir/ssl.ckpt ]; then resume=-resume; done_steps=$$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['steps'])" $$dir/metrics.json); fi; \
 		steps=$$(( $(SSL_EPOCHS) * 600 - done_steps )); \
-		if [ $$steps -gt 0 ]; then ADVLAB_DATA=$(ADVLAB_DATA) GOMLX_BACKEND=$(SSL_BACKEND) bin/advlab train ssl -seed $$seed -steps $$steps $$resume -out $$dir; fi; \
+		if [ $$steps -gt 0 ]; then ADVLAB_DATA=$(ADVLAB_DATA) $(if $(SSL_BACKEND),GOMLX_BACKEND=$(SSL_BACKEND)) bin/advlab train ssl -seed $$seed -steps $$steps $$resume -out $$dir; fi; \
 		cp $$dir/curve.json docs/results/ssl/advlab-seed$$seed.json; \
 	done
 	bin/advlab curves -out docs/results/ssl-curves.png docs/results/ssl/*.json
