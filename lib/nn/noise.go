@@ -53,9 +53,10 @@ func RandomNormal(scope *model.Scope, g *graph.Graph, shape shapes.Shape) *graph
 // BoxMuller turns uniform draws u1, u2 of one shape [P] into 2P standard normals, the cosines then
 // the sines: r·cos θ and r·sin θ for r = √(−2 ln u1), θ = 2π·u2 (see RandomNormal). A uniform draw
 // of exactly 0, which GoMLX's generator gives once in 2³² draws (so within some thousands of steps
-// of a training that draws a million noise values a step), is raised to the smallest normal number of the dtype, whose logarithm is
-// finite (r at most 13.2 in float32). Not the smallest non-zero one: that one is denormal, and XLA's
-// CPU compiler flushes denormals to zero, so ln 0 = −∞ gave an infinite noise value and a NaN loss.
+// of a training that draws a million noise values a step), is raised to the smallest normal number
+// of the dtype, whose logarithm is finite (r at most 13.2 in float32). Not the smallest non-zero
+// one: that one is denormal, XLA's CPU compiler flushes denormals to zero, and ln 0 = −∞ gave an
+// infinite noise value and a NaN loss.
 func BoxMuller(u1, u2 *graph.Node) *graph.Node {
 	dtype := u1.DType()
 	g := u1.Graph()

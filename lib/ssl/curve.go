@@ -118,11 +118,20 @@ func ReadCurve(path string) (*Curve, error) {
 	return &c, nil
 }
 
+// Name names the run in a legend: the implementation, the architecture where it is not the
+// reference's MLP, and the seed ("advlab conv seed 1").
+func (c *Curve) Name() string {
+	if c.Arch != "" && c.Arch != "mlp" {
+		return fmt.Sprintf("%s %s seed %d", c.Implementation, c.Arch, c.Seed)
+	}
+	return fmt.Sprintf("%s seed %d", c.Implementation, c.Seed)
+}
+
 // CurveCharts plots curves as `advlab curves` does: one chart for the reference's weight average
 // (the number openai/improved-gan prints), one for advlab's average and one for the current weights,
-// each with the test error (%) against the epoch and a line per curve, named by implementation and
-// seed. logX and logY make the epoch and the error axes logarithmic (a 300-epoch run beside
-// 5-epoch ones, errors from 30% down to 1%). Lay them out with viz.ChartRow.
+// each with the test error (%) against the epoch and a line per curve, named by Curve.Name. logX
+// and logY make the epoch and the error axes logarithmic (a 300-epoch run beside 5-epoch ones,
+// errors from 30% down to 1%). Lay them out with viz.ChartRow.
 func CurveCharts(curves []*Curve, logX, logY bool) []*viz.Chart {
 	panels := []struct {
 		title string
@@ -136,7 +145,7 @@ func CurveCharts(curves []*Curve, logX, logY bool) []*viz.Chart {
 	for i, panel := range panels {
 		chart := &viz.Chart{Title: panel.title, XLabel: "epoch", YLabel: "test error (%)", LogX: logX, LogY: logY}
 		for _, c := range curves {
-			s := viz.Series{Name: fmt.Sprintf("%s seed %d", c.Implementation, c.Seed)}
+			s := viz.Series{Name: c.Name()}
 			for _, p := range c.Epochs {
 				if v := panel.value(p); v != nil {
 					s.X, s.Y = append(s.X, float64(p.Epoch)), append(s.Y, 100**v)
