@@ -247,7 +247,7 @@ deps-peers: ## install the benchmark's peers (PyTorch 2, TensorFlow 2, JAX/Flax;
 # `make peers-check` (part of `make test`): one step of every workload in every peer and in
 # advlab (bench -quick -strict): a peer whose networks do not have advlab's matrix weights, or that
 # fails to run, fails the check; a peer the package index could not serve is reported and allowed.
-.PHONY: peers-check ssl-reference-check ssl-curves
+.PHONY: peers-check ssl-reference-check ssl-curves ssl-full
 peers-check: build deps-peers data
 	$(BENCH_ENV) bin/advlab bench -quick -also "" -strict -workloads all,dcgan64/batch=16/ngf=16 -out $(BUILD)/peers-check.json
 	@$(MAKE) --no-print-directory ssl-reference-check
@@ -287,7 +287,22 @@ ssl-curves: build deps-peers data pjrt-optional ## SSL_EPOCHS epochs of the refe
 		if [ $$steps -gt 0 ]; then ADVLAB_DATA=$(ADVLAB_DATA) $(if $(SSL_BACKEND),GOMLX_BACKEND=$(SSL_BACKEND)) bin/advlab train ssl -seed $$seed -steps $$steps $$resume -out $$dir; fi; \
 		cp $$dir/curve.json docs/results/ssl/advlab-seed$$seed.json; \
 	done
-	bin/advlab curves -out docs/results/ssl-curves.png docs/results/ssl/*.json
+	bin/advlab curves -out docs/results/ssl-curves.png docs/results/ssl/reference-seed*.json docs/results/ssl/advlab-seed*.json
+
+# The paper's full run: SSL_FULL_EPOCHS epochs (180,000 steps) for seed SSL_FULL_SEED in
+# build/ssl-full/seedN, continued from its checkpoint when there is one, so that it can run in
+# chunks: interrupt it (Ctrl-C saves the state), run `make ssl-full` again later. Its curve goes to
+# docs/results/ssl/advlab-full-seedN.json, with the plot beside the short runs, after every chunk.
+SSL_FULL_EPOCHS ?= 300
+SSL_FULL_SEED ?= 1
+ssl-full: build data pjrt-optional ## the semi-supervised GAN's 300-epoch run, resumable in chunks; its curve into docs/results/ssl/
+	@dir=$(BUILD)/ssl-full/seed$(SSL_FULL_SEED); resume=""; if [ -f $$dir/ssl.ckpt ]; then resume=-resume; fi; \
+	status=0; ADVLAB_DATA=$(ADVLAB_DATA) $(if $(SSL_BACKEND),GOMLX_BACKEND=$(SSL_BACKEND)) bin/advlab train ssl \
+		-seed $(SSL_FULL_SEED) -epochs $(SSL_FULL_EPOCHS) -out $$dir $$resume || status=$$?; \
+	if [ -f $$dir/curve.json ]; then cp $$dir/curve.json docs/results/ssl/advlab-full-seed$(SSL_FULL_SEED).json && \
+		bin/advlab curves -log-x -log-y -out docs/results/ssl-full.png docs/results/ssl/advlab-full-seed*.json \
+			docs/results/ssl/reference-seed*.json docs/results/ssl/advlab-seed*.json; fi; \
+	exit $$status
 
 bench: build onnx pjrt-optional deps-jupyterlab deps-browser deps-peers ## time DCGAN-28/64, the VAE, the semi-supervised GAN and a VAAL round next to PyTorch 2 (eager, compile), TensorFlow 2 and JAX into build/bench.json, then DCGAN-64's scaling into build/bench-scaling.{json,png}
 	@mkdir -p $(BUILD)
