@@ -6,8 +6,9 @@
 //                then a Go compile error, a wrong dataset name (bad input) and a cell after them
 //                (the kernel stayed alive); the latency of small cells, Shift+Enter to output;
 //   02_dcgan_tf  the training cell's live dashboard changes while it runs (two different frames or
-//                more before the cell ends), then the final grid and the loss curve show; typing
-//                `gan.` + Tab lists gopls completions, Shift+Tab shows a doc comment;
+//                more before the cell ends), then the final grid and the loss curve show; the
+//                real-or-fake quiz scores clicks; typing `gan.` + Tab lists gopls completions,
+//                Shift+Tab shows a doc comment;
 //   05_ssl_gan   the latent-space slider: moving it changes the picture.
 //
 // Each state is saved as a screenshot under LAB_OUT/screenshots and checked: not blank, the
@@ -322,6 +323,31 @@ async function checkTraining(name) {
   if (svgs === 0) fail(`${name}: the loss curve did not render`);
   await cells.nth(gridCell).scrollIntoViewIfNeeded();
   await screenshot(`${name}-trained`);
+
+  // The human judge (real or fake?): Score with nothing marked asks for every picture; marking
+  // every picture "real" (one click each) scores exactly the real half, and the reveal colours
+  // those tiles as right.
+  const quizCell = await codeCellWith(name, /NewRealOrFake\(/);
+  for (let i = chartCell + 1; i <= quizCell; i++) await runCell(panel, cells.nth(i));
+  const quiz = cells.nth(quizCell);
+  const tiles = quiz.locator('.advlab-rof-tile');
+  const n = await tiles.count();
+  if (n < 2) fail(`${name}: the real-or-fake quiz shows ${n} picture(s)`);
+  else {
+    await quiz.locator('.advlab-rof-button').click();
+    await expectText(quiz, new RegExp(`Mark every picture first: ${n} of ${n} are unmarked`), `${name} quiz before marking`);
+    for (let i = 0; i < n; i++) await tiles.nth(i).click();
+    await quiz.locator('.advlab-rof-button').click();
+    await expectText(quiz, /You judged \d+ of \d+ correctly/, `${name} quiz score`);
+    const right = Number(await quiz.locator('.advlab-rof-score').getAttribute('data-right'));
+    const reals = await quiz.locator('.advlab-rof-tile[data-truth="real"]').count();
+    const green = await quiz.locator('.advlab-rof-right').count();
+    if (right !== n / 2 || reals !== n / 2 || green !== n / 2) {
+      fail(`${name}: every picture called real scored ${right} of ${n} with ${reals} real and ${green} marked right, want ${n / 2} each`);
+    } else say(`${name}: the real-or-fake quiz scored ${right} of ${n} for "all real" and revealed ${reals} real pictures`);
+    await quiz.scrollIntoViewIfNeeded();
+    await screenshot(`${name}-quiz`);
+  }
 
   // Completion and the inspector, from gopls through GoNB.
   // A person types in a `%%` cell (the body of main) below the cells that import lib/gan.
