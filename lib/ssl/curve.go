@@ -129,9 +129,9 @@ func (c *Curve) Name() string {
 
 // CurveCharts plots curves as `advlab curves` does: one chart for the reference's weight average
 // (the number openai/improved-gan prints), one for advlab's average and one for the current weights,
-// each with the test error (%) against the epoch and a line per curve, named by Curve.Name. logX
-// and logY make the epoch and the error axes logarithmic (a 300-epoch run beside 5-epoch ones,
-// errors from 30% down to 1%). Lay them out with viz.ChartRow.
+// each with the test error (%) against the epoch and a line per curve, named by Curve.Name and its
+// last epoch. logX and logY make the epoch and the error axes logarithmic (a 300-epoch run beside
+// 5-epoch ones, errors from 30% down to 1%). Lay them out with viz.ChartRow.
 func CurveCharts(curves []*Curve, logX, logY bool) []*viz.Chart {
 	panels := []struct {
 		title string
@@ -146,6 +146,14 @@ func CurveCharts(curves []*Curve, logX, logY bool) []*viz.Chart {
 		chart := &viz.Chart{Title: panel.title, XLabel: "epoch", YLabel: "test error (%)", LogX: logX, LogY: logY}
 		for _, c := range curves {
 			s := viz.Series{Name: c.Name()}
+			if n := len(c.Epochs); n > 0 {
+				// A long run and a short one of the same seed get told apart by their length.
+				last := c.Epochs[n-1].Epoch
+				s.Name += fmt.Sprintf(", %d epoch", last)
+				if last != 1 {
+					s.Name += "s"
+				}
+			}
 			for _, p := range c.Epochs {
 				if v := panel.value(p); v != nil {
 					s.X, s.Y = append(s.X, float64(p.Epoch)), append(s.Y, 100**v)
