@@ -118,9 +118,9 @@ func BinomialTail(k, n int) float64 {
 	if k > n {
 		return 0
 	}
+	lg, _ := math.Lgamma(float64(n + 1))
 	p := 0.0
 	for j := k; j <= n; j++ {
-		lg, _ := math.Lgamma(float64(n + 1))
 		lj, _ := math.Lgamma(float64(j + 1))
 		lr, _ := math.Lgamma(float64(n - j + 1))
 		p += math.Exp(lg - lj - lr - float64(n)*math.Ln2)
