@@ -176,3 +176,26 @@ func FuzzParseUSPSText(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseNPYImages(f *testing.F) {
+	f.Add(npyFile("<f4", []int{1, 2, 2}, float32Bytes(0, 0.5, -0.5, 1)))
+	f.Add(npyFile("|u1", []int{2, 1, 2, 1}, []byte{0, 9, 200, 255}))
+	f.Add(npyFile("<f8", []int{1, 1, 1, 1}, make([]byte, 8)))
+	f.Add([]byte("\x93NUMPY\x02\x00\xff\xff\xff\x7f"))
+	f.Fuzz(func(t *testing.T, file []byte) {
+		for _, r := range []Range{RangeMinusOneOne, RangeZeroOne} {
+			images, err := parseNPYImages(file, r)
+			if err != nil {
+				continue
+			}
+			if len(images.Pixels) != images.N*images.Height*images.Width*images.Channels || images.N == 0 {
+				t.Fatalf("%d×%d×%d×%d images but %d pixels", images.N, images.Height, images.Width, images.Channels, len(images.Pixels))
+			}
+			for i, p := range images.Pixels {
+				if !(p >= -1 && p <= 1) {
+					t.Fatalf("pixel %d = %g, outside [-1, 1]", i, p)
+				}
+			}
+		}
+	})
+}

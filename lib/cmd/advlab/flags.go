@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -120,6 +121,26 @@ func parseOptions(fs *flag.FlagSet, args []string, limits ...limit) error {
 		return usageError("unexpected argument %q: %s takes flags only, and the flags after it would not be read "+
 			"(write -name value; run it with -h for the flags)", fs.Arg(0), fs.Name())
 	}
+	return checkLimits(fs, limits)
+}
+
+// parseOptionsAndFiles is parseOptions for a command that takes file arguments after its flags:
+// an argument after the files that looks like a flag is a usage error (the flag package stops
+// at the first file, so it would be read as a file name).
+func parseOptionsAndFiles(fs *flag.FlagSet, args []string, limits ...limit) error {
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	for _, a := range fs.Args() {
+		if strings.HasPrefix(a, "-") && a != "-" {
+			return usageError("flag %s after the files: put the flags first", a)
+		}
+	}
+	return checkLimits(fs, limits)
+}
+
+// checkLimits checks every signed numeric flag of fs against its limit (see parseOptions).
+func checkLimits(fs *flag.FlagSet, limits []limit) error {
 	byName := map[string]limit{}
 	for _, l := range limits {
 		byName[l.flag] = l

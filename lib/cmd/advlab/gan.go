@@ -48,6 +48,9 @@ type ganMetrics struct {
 	// TargetReached is the first evaluation that met the stopping rule: the quality bar
 	// (-until recognisable) or FID <= -fid-target with every class covered.
 	TargetReached *ganEvaluation `json:"target_reached,omitempty"`
+	// TimeLimit is -time-limit in seconds, and TimeLimitReached whether training stopped at it.
+	TimeLimit        float64 `json:"time_limit_seconds,omitempty"`
+	TimeLimitReached bool    `json:"time_limit_reached,omitempty"`
 }
 
 // ganEvaluation is one periodic measurement during training.
@@ -87,11 +90,12 @@ func runTrainGAN(args []string) error {
 	evalSamples := fs.Int("eval-samples", 2000, "generated images per periodic evaluation (at most half the test split: the other half is the real-data floor)")
 	until := fs.String("until", "steps", "with -eval-every: steps (run every step) or recognisable (stop at the first evaluation that passes the quality bar: 10 classes, KID within 2x the real floor, precision >= 0.7, Inception Score >= 90% of the real)")
 	fidTarget := fs.Float64("fid-target", 0, "with -eval-every: stop once FID <= this and all 10 classes are covered (0: off; the older, laxer rule than -until recognisable)")
+	timeLimit := fs.Duration("time-limit", 0, "stop once training (periodic evaluations excluded) has run this long, e.g. 5m, with a checkpoint and the final evaluation (0: no limit)")
 	devices := devicesFlag(fs)
 	if err := parseOptions(fs, args, atLeast("steps", 0), atLeast("batch", 1), atLeast("snapshot-every", 0),
 		atLeast("checkpoint-every", 0), atLeast("fid-samples", 100).orZero("no evaluation"), above("lr", 0).orZero("the architecture's default"),
 		within("beta1", 0, 1, true, true).orZero("the architecture's default"), atLeast("eval-every", 0), within("eval-samples", 100, 5000, false, false),
-		atLeast("fid-target", 0), atLeast("devices", 0)); err != nil {
+		atLeast("fid-target", 0), atLeast("devices", 0), atLeast("time-limit", 0)); err != nil {
 		return err
 	}
 	if *out == "" {
@@ -163,6 +167,7 @@ func runTrainGAN(args []string) error {
 	var evalErr error // an evaluation that failed while the run depends on it (-until recognisable)
 	judges := &ganJudges{dataset: *dataset}
 	var evalTime time.Duration
+	timedOut := false // -time-limit ran out
 	start := time.Now()
 	trainCtx, stopTraining := context.WithCancel(ctx)
 	defer stopTraining()
@@ -172,6 +177,11 @@ func runTrainGAN(args []string) error {
 		OnStep: func(m gan.StepMetrics) {
 			bar.Update(m.Step, progress.Scalar{Name: "d_loss", Value: m.DLoss}, progress.Scalar{Name: "g_loss", Value: m.GLoss},
 				progress.Scalar{Name: "D(x)", Value: m.DReal}, progress.Scalar{Name: "D(G(z))", Value: m.DFakeBefore})
+			if *timeLimit > 0 && !timedOut && time.Since(start)-evalTime >= *timeLimit {
+				timedOut = true
+				fmt.Fprintf(os.Stderr, "\n-time-limit %s: training stops at step %d\n", *timeLimit, m.Step)
+				defer stopTraining() // after this step's evaluation, if one is due
+			}
 			if *evalEvery == 0 || m.Step%*evalEvery != 0 {
 				return
 			}
@@ -225,13 +235,14 @@ func runTrainGAN(args []string) error {
 	if evalErr != nil {
 		return fmt.Errorf("-until recognisable: the quality evaluation failed, so the bar cannot be checked (the checkpoint is kept; rerun with -resume): %w", evalErr)
 	}
-	if trainErr != nil && !(reached != nil && errors.Is(trainErr, context.Canceled) && ctx.Err() == nil) {
+	if trainErr != nil && !((reached != nil || timedOut) && errors.Is(trainErr, context.Canceled) && ctx.Err() == nil) {
 		return session.interrupted(trainErr)
 	}
 
 	history := trainer.History()
 	result := ganMetrics{Arch: *arch, Dataset: *dataset, Steps: trainer.StepCount(), BatchSize: *batch, Seed: *seed,
-		Seconds: seconds, Backend: session.backendName, Evaluations: evaluations, TargetReached: reached}
+		Seconds: seconds, Backend: session.backendName, Evaluations: evaluations, TargetReached: reached,
+		TimeLimit: timeLimit.Seconds(), TimeLimitReached: timedOut}
 	if len(history) > 0 { // -steps 0 on a fresh run trains nothing: no losses to report
 		result.FinalDLoss, result.FinalGLoss = history[len(history)-1].DLoss, history[len(history)-1].GLoss
 	}
@@ -348,23 +359,31 @@ func (j *ganJudges) evaluate(trainer *gan.Trainer, n int, samples []float32) (me
 	return metrics.EvaluateSamples(j.evaluator, samples, n, h, w, c, j.test, j.test.N)
 }
 
-// judge measures n samples of the generator with every quality measure, beside the real-data
-// floor of n test images: the first n of samples, or n drawn here when samples is nil.
-func (j *ganJudges) judge(trainer *gan.Trainer, n int, samples []float32) (metrics.Quality, error) {
+// bySizeJudge returns the judge of n images a side, its real-data floor measured on first use.
+func (j *ganJudges) bySizeJudge(n int) (*metrics.Judge, error) {
 	if err := j.load(); err != nil {
-		return metrics.Quality{}, err
+		return nil, err
 	}
 	judge := j.bySize[n]
 	if judge == nil {
 		var err error
 		if judge, err = metrics.NewJudge(j.evaluator, j.test, n); err != nil {
-			return metrics.Quality{}, err
+			return nil, err
 		}
 		j.bySize[n] = judge
 	}
+	return judge, nil
+}
+
+// judge measures n samples of the generator with every quality measure, beside the real-data
+// floor of n test images: the first n of samples, or n drawn here when samples is nil.
+func (j *ganJudges) judge(trainer *gan.Trainer, n int, samples []float32) (metrics.Quality, error) {
+	judge, err := j.bySizeJudge(n)
+	if err != nil {
+		return metrics.Quality{}, err
+	}
 	h, w, c := trainer.Shape()
 	if samples == nil {
-		var err error
 		if samples, err = trainer.SampleRandom(n, sampleSeed); err != nil {
 			return metrics.Quality{}, err
 		}

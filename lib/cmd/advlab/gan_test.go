@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/advlab/advlab/internal/testenv"
@@ -48,5 +49,36 @@ func TestTrainGANJudgesEachEvaluation(t *testing.T) {
 	g, f := m.Quality.Generated, m.Quality.Floor
 	if g.Images != 200 || f.Images != 200 || f.IS < 5 || f.PR.Precision < 0.6 || f.Coverage.ClassesCovered != 10 || g.KID.KID < 10*f.KID.KID {
 		t.Errorf("final judgement of noise-like samples against the floor is off: generated %+v, floor %+v", g, f)
+	}
+}
+
+// TestTrainGANTimeLimit: -time-limit stops a run long before its -steps, once the training time
+// has passed the limit, keeps its checkpoint and says so in metrics.json.
+func TestTrainGANTimeLimit(t *testing.T) {
+	if _, err := data.LoadWith("mnist", data.Train, data.FetchOptions{Offline: true}); err != nil {
+		testenv.Missing(t, "MNIST is not in the data cache, skipping the time-limited run: %v", err)
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	if err := runTrain([]string{"gan", "-arch", "mlp", "-steps", "1000000", "-time-limit", "2s", "-fid-samples", "0",
+		"-snapshot-every", "0", "-out", dir}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "metrics.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m ganMetrics
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	if !m.TimeLimitReached || m.TimeLimit != 2 || m.Seconds < 2 || m.Steps < 1 || m.Steps >= 1000000 {
+		t.Fatalf("time limit reached %v (limit %g s) after %d steps in %.2f s: want a stop after 2 s, long before 1,000,000 steps",
+			m.TimeLimitReached, m.TimeLimit, m.Steps, m.Seconds)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "gan.ckpt")); err != nil {
+		t.Fatalf("no checkpoint after the time limit: %v", err)
+	}
+	if err := runTrain([]string{"gan", "-time-limit", "-5s", "-out", dir}); err == nil || !strings.Contains(err.Error(), "-time-limit -5s") {
+		t.Fatalf("a negative -time-limit: error %v, want one naming the flag", err)
 	}
 }
