@@ -251,6 +251,24 @@ deps-peers: ## install the benchmark's peers (PyTorch 2, TensorFlow 2, JAX/Flax;
 peers-check: build deps-peers data
 	$(BENCH_ENV) bin/advlab bench -quick -also "" -strict -workloads all,dcgan64/batch=16/ngf=16 -out $(BUILD)/peers-check.json
 	@$(MAKE) --no-print-directory ssl-reference-check
+	@$(MAKE) --no-print-directory quality-check
+
+# `make bench-quality` (part of `make bench`): time to the quality bar, advlab's backends next to
+# PyTorch on the same networks, loop, bar and evaluator (scripts/bench/quality.sh), into
+# build/bench-quality/quality.{json,md}. QUALITY_TIME_LIMIT caps each run's training (seconds).
+QUALITY_TIME_LIMIT ?= 300
+.PHONY: bench-quality quality-check
+bench-quality: build pjrt-optional deps-peers data ## time DCGAN-28 and the MLP GAN to the quality bar on each backend next to PyTorch (QUALITY_TIME_LIMIT s each at most)
+	QUALITY_TIME_LIMIT=$(QUALITY_TIME_LIMIT) ADVLAB_DATA=$(ADVLAB_DATA) ADVLAB_CACHE=$(ADVLAB_CACHE) \
+		scripts/bench/quality.sh $(BUILD)/bench-quality
+
+# `make quality-check` (part of `make test`): the time-to-quality pipeline at smoke size (the MLP
+# GAN, 40 steps a side, 200 samples judged every 20 steps): each side trains, is judged twice and
+# reported; a run that fails or judges nothing fails the check.
+quality-check: build pjrt-optional deps-peers data
+	@rm -rf $(BUILD)/quality-check
+	QUALITY_TIME_LIMIT=120 QUALITY_MAX_STEPS=40 QUALITY_EVAL_EVERY=20 QUALITY_EVAL_SAMPLES=200 QUALITY_ARCHS=mlp-labml \
+		QUALITY_STRICT=1 ADVLAB_DATA=$(ADVLAB_DATA) ADVLAB_CACHE=$(ADVLAB_CACHE) scripts/bench/quality.sh $(BUILD)/quality-check
 
 # The PyTorch port of openai/improved-gan's MNIST script and `advlab train ssl` at smoke size (one
 # short epoch each), both curves read back and plotted by `advlab curves` (part of `make test`).
@@ -322,6 +340,7 @@ bench: build onnx pjrt-optional deps-jupyterlab deps-browser deps-peers ## time 
 				-also "$(BENCH_ALSO)" -out $(BENCH_SCALING_OUT) -plot $(BUILD)/bench-scaling.png $(BENCH_FLAGS); \
 		fi; \
 	fi
+	@if [ "$(BENCH_QUICK)" != 1 ] && [ "$(BENCH_QUALITY)" != 0 ]; then $(MAKE) --no-print-directory bench-quality; fi
 	@if [ -n "$(BENCH_PROFILE)" ]; then \
 		$(BENCH_ENV) bin/advlab bench -cpuprofile $(BENCH_PROFILE) -profile dcgan28 -profile-steps 2 && \
 		$(GO) tool pprof -top -nodecount 25 bin/advlab $(BENCH_PROFILE) 2>/dev/null | head -n 32; \

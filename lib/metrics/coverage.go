@@ -19,17 +19,17 @@ const DefaultMinFraction = 0.01
 // CoverageReport is the result of Coverage: how a set of generated samples spreads over classes.
 type CoverageReport struct {
 	// Samples is the number of labels counted (those in 0..numClasses−1).
-	Samples int
+	Samples int `json:"samples"`
 	// ClassesCovered is the number of classes holding at least MinFraction of the samples.
-	ClassesCovered int
+	ClassesCovered int `json:"classes_covered"`
 	// Histogram is the number of samples of each class 0..numClasses−1.
-	Histogram []int
+	Histogram []int `json:"histogram"`
 	// KLFromUniform is KL(p ‖ u) = Σ_c p_c·ln(p_c·K) in nats, with p_c = Histogram[c]/Samples and u
 	// the uniform distribution over the K = numClasses classes: 0 when every class is equally
 	// frequent, ln K (2.303 for 10 classes) when all samples fall in one class.
-	KLFromUniform float64
+	KLFromUniform float64 `json:"kl_from_uniform"`
 	// MinFraction is the threshold ClassesCovered was counted with.
-	MinFraction float64
+	MinFraction float64 `json:"min_fraction"`
 	// OutOfRange counts labels outside 0..numClasses−1, which are left out of everything else.
 	OutOfRange int
 }

@@ -48,6 +48,9 @@ type Status struct {
 	Elapsed time.Duration
 	// Scalars are printed in order after the timing.
 	Scalars []Scalar
+	// TimeLeft, when positive, is a time budget left to the run (a training-time limit): the
+	// run ends by then at the latest, so the ETA is at most TimeLeft.
+	TimeLeft time.Duration
 }
 
 // Rate returns the steps per second of this run, or 0 when it cannot be
@@ -73,7 +76,11 @@ func (s Status) ETA() (time.Duration, bool) {
 	if rate == 0 {
 		return 0, false
 	}
-	return time.Duration(float64(s.Total-s.Step) / rate * float64(time.Second)), true
+	eta := time.Duration(float64(s.Total-s.Step) / rate * float64(time.Second))
+	if s.TimeLeft > 0 && s.TimeLeft < eta {
+		eta = s.TimeLeft
+	}
+	return eta, true
 }
 
 // Line formats s as one line without a newline, for example
@@ -149,6 +156,7 @@ type Bar struct {
 	printed     bool
 	lastWidth   int
 	lastStatus  Status
+	timeLeft    time.Duration
 	pendingLine bool
 	now         func() time.Time
 }
@@ -176,7 +184,7 @@ func (b *Bar) Update(step int, scalars ...Scalar) {
 	now := b.now()
 	b.lastStatus = Status{
 		Step: step, Total: b.total, StartStep: b.StartStep,
-		Elapsed: now.Sub(b.start), Scalars: append([]Scalar(nil), scalars...),
+		Elapsed: now.Sub(b.start), Scalars: append([]Scalar(nil), scalars...), TimeLeft: b.timeLeft,
 	}
 	final := b.total > 0 && step >= b.total
 	if b.printed && !final && now.Sub(b.lastPrint) < b.Interval {
@@ -184,6 +192,13 @@ func (b *Bar) Update(step int, scalars ...Scalar) {
 		return
 	}
 	b.printLocked(now)
+}
+
+// SetTimeLeft sets the time budget the run has left (see Status.TimeLeft) for the next lines.
+func (b *Bar) SetTimeLeft(d time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.timeLeft = d
 }
 
 // Done prints the latest state if it was not printed yet and ends the line.

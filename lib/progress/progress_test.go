@@ -22,6 +22,11 @@ func TestLineFormat(t *testing.T) {
 			"step 5200/6000  100 it/s  ETA 8s"},
 		{Status{Step: 50, Total: 50, Elapsed: 75 * time.Second, Scalars: []Scalar{{"acc", 0.98765}}},
 			"step 50/50  1.50 s/it  took 1m15s  acc=0.9877"},
+		// A time budget shorter than the steps' ETA is the ETA (-time-limit); a longer one is not.
+		{Status{Step: 120, Total: 1000000, Elapsed: 10 * time.Second, TimeLeft: 290 * time.Second},
+			"step 120/1000000  12.0 it/s  ETA 4m50s"},
+		{Status{Step: 120, Total: 1000, Elapsed: 10 * time.Second, TimeLeft: time.Hour},
+			"step 120/1000  12.0 it/s  ETA 1m13s"},
 	}
 	for _, tc := range cases {
 		if got := Line(tc.status); got != tc.want {

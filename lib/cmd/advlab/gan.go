@@ -177,6 +177,9 @@ func runTrainGAN(args []string) error {
 		OnStep: func(m gan.StepMetrics) {
 			bar.Update(m.Step, progress.Scalar{Name: "d_loss", Value: m.DLoss}, progress.Scalar{Name: "g_loss", Value: m.GLoss},
 				progress.Scalar{Name: "D(x)", Value: m.DReal}, progress.Scalar{Name: "D(G(z))", Value: m.DFakeBefore})
+			if *timeLimit > 0 {
+				bar.SetTimeLeft(max(*timeLimit-(time.Since(start)-evalTime), time.Nanosecond))
+			}
 			if *timeLimit > 0 && !timedOut && time.Since(start)-evalTime >= *timeLimit {
 				timedOut = true
 				fmt.Fprintf(os.Stderr, "\n-time-limit %s: training stops at step %d\n", *timeLimit, m.Step)
