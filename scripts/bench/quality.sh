@@ -61,7 +61,7 @@ for arch in $archs; do
 			echo "bench-quality: advlab on $backend, $arch, until the bar or ${limit} s of training" >&2
 			GOMLX_BACKEND=$backend "$root/bin/advlab" train gan -arch "$arch" -lr "${lr[$arch]}" -beta1 0.5 -seed "$seed" \
 				-steps "$max_steps" -time-limit "${limit}s" -eval-every "$every_steps" -eval-samples "$samples" -until recognisable \
-				-fid-samples 0 -snapshot-every 0 -checkpoint-every 0 -out "$dir" 2> >(tee "$dir/log" | grep -E '^step |time-limit|^advlab|backend' >&2) ||
+				-fid-samples 0 -snapshot-every 0 -checkpoint-every 0 -out "$dir" 2> >(tee "$dir/log" | grep --line-buffered -E '^step [0-9]+ \(|time-limit|^backend' >&2) ||
 				{ echo "failed: advlab train gan exited $? (see $dir/log)" >"$dir/not-run"; failed=1; }
 			;;
 		torch)
