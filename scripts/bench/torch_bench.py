@@ -56,21 +56,11 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "fixtures"))
-from gan_steps import dcgan28, dcgan64  # noqa: E402
+from gan_steps import dcgan28, dcgan64, with_dropout  # noqa: E402
 from peer_protocol import arguments, run  # noqa: E402
 
 # The VAAL round of lib/bench (bench.go: VAALIterations, VAALPool, VAALLabelled, VAALBudget).
 VAAL_ITERATIONS, VAAL_POOL, VAAL_LABELLED, VAAL_BUDGET = 25, 2000, 200, 100
-
-
-def with_dropout(d, rate):
-    """Inserts Dropout(rate) after every LeakyReLU of a Sequential discriminator."""
-    layers = []
-    for layer in d:
-        layers.append(layer)
-        if isinstance(layer, nn.LeakyReLU):
-            layers.append(nn.Dropout(rate))
-    return nn.Sequential(*layers)
 
 
 class VAE(nn.Module):

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "fixtures"))
-from gan_steps import dcgan28, mlp  # noqa: E402
+from gan_steps import dcgan28, mlp, with_dropout  # noqa: E402
 
 SAMPLE_CHUNK = 256  # lib/trainloop.SampleChunk: advlab samples in chunks of this many
 SAMPLE_SEED = 12345
@@ -52,15 +52,6 @@ def read_idx_images(path):
     if len(raw) != 16 + n * h * w:
         raise SystemExit(f"{path}: {len(raw)} bytes, want {16 + n * h * w} for {n} images of {h}x{w}")
     return np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(n, 1, h, w)
-
-
-def with_dropout(d, rate):
-    layers = []
-    for layer in d:
-        layers.append(layer)
-        if isinstance(layer, nn.LeakyReLU):
-            layers.append(nn.Dropout(rate))
-    return nn.Sequential(*layers)
 
 
 def keras_init(module):

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/advlab/advlab/internal/testenv"
 	"github.com/advlab/advlab/lib/data"
 )
 
@@ -16,11 +15,7 @@ import (
 // test digits), fails noise, reads PyTorch's NCHW layout with [0, 1] pixels the same as NHWC
 // [-1, 1], and writes one verdict per file.
 func TestJudgeFiles(t *testing.T) {
-	for _, split := range []data.Split{data.Train, data.Test} {
-		if _, err := data.LoadWith("mnist", split, data.FetchOptions{Offline: true}); err != nil {
-			testenv.Missing(t, "MNIST is not in the data cache, skipping the judge: %v", err)
-		}
-	}
+	requireMNIST(t, "the judge")
 	train, err := data.Load("mnist", data.Train)
 	if err != nil {
 		t.Fatal(err)
