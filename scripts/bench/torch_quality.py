@@ -91,9 +91,7 @@ def judge(advlab, path, dataset):
     out = subprocess.run([advlab, "judge", "-dataset", dataset, "-json", "-", path], capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"advlab judge {path} failed (exit {out.returncode}):\n{out.stderr.strip()}")
-    text = out.stdout
-    start = text.index("[\n")  # the JSON follows the human-readable report
-    return json.loads(text[start:])[0]
+    return json.loads(out.stdout)[0]  # with -json -, standard output holds the JSON alone
 
 
 def main():

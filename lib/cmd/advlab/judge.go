@@ -31,7 +31,7 @@ func runJudge(args []string) error {
 	dataset := fs.String("dataset", "mnist", "the real images and evaluator to judge against: mnist or fashion")
 	valueRange := fs.String("range", "-1,1", "the range of float pixels in the files: -1,1 (a tanh output) or 0,1 (a sigmoid output); uint8 files are 0..255")
 	n := fs.Int("n", 0, "judge the first N images of each file (0: all of them, at most half the test split); every file needs at least N")
-	jsonOut := fs.String("json", "", "also write the verdicts, one JSON object per file, to this file (- for standard output)")
+	jsonOut := fs.String("json", "", "also write the verdicts, a JSON array with an object per file, to this file (-: standard output, the report then goes to standard error)")
 	if err := parseOptionsAndFiles(fs, args, atLeast("n", 0)); err != nil {
 		return err
 	}
@@ -54,6 +54,10 @@ func runJudge(args []string) error {
 	judges := &ganJudges{dataset: *dataset}
 	if err := judges.load(); err != nil {
 		return err
+	}
+	report := os.Stdout
+	if *jsonOut == "-" { // standard output holds the JSON alone; the report goes to standard error
+		report = os.Stderr
 	}
 	var verdicts []judgeVerdict
 	for _, path := range fs.Args() {
@@ -86,7 +90,7 @@ func runJudge(args []string) error {
 		if pass {
 			verdict = "recognisable"
 		}
-		fmt.Printf("%s: %s (%d of its %d images, %dx%dx%d)\n%s  %s\n", path, verdict, count, images.N,
+		fmt.Fprintf(report, "%s: %s (%d of its %d images, %dx%dx%d)\n%s  %s\n", path, verdict, count, images.N,
 			images.Height, images.Width, images.Channels, quality, strings.Join(lines, "\n  "))
 		verdicts = append(verdicts, judgeVerdict{File: path, Recognisable: pass, Checks: lines, Quality: quality})
 	}
