@@ -38,20 +38,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "fixtures"))
 from gan_steps import dcgan28, mlp, with_dropout  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "reference"))
+from improved_gan_mnist import load_mnist  # noqa: E402
 
 SAMPLE_CHUNK = 256  # lib/trainloop.SampleChunk: advlab samples in chunks of this many
 SAMPLE_SEED = 12345
-
-
-def read_idx_images(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    if len(raw) < 16 or raw[2] != 8 or raw[3] != 3:
-        raise SystemExit(f"{path}: not an IDX file of uint8 images (fetch MNIST with `bin/advlab data fetch mnist`)")
-    n, h, w = (int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(3))
-    if len(raw) != 16 + n * h * w:
-        raise SystemExit(f"{path}: {len(raw)} bytes, want {16 + n * h * w} for {n} images of {h}x{w}")
-    return np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(n, 1, h, w)
 
 
 def keras_init(module):
@@ -115,8 +106,8 @@ def main():
     os.makedirs(a.out, exist_ok=True)
 
     torch.manual_seed(a.seed)
-    images = read_idx_images(os.path.join(a.data, "train-images-idx3-ubyte"))
-    real_all = torch.from_numpy(images.astype(np.float32) / 127.5 - 1)  # [60000, 1, 28, 28] in [-1, 1]
+    trainx = load_mnist(a.data)[0]  # [60000, 784] in [0, 1]
+    real_all = torch.from_numpy(trainx.reshape(-1, 1, 28, 28) * 2 - 1)  # [60000, 1, 28, 28] in [-1, 1]
     g, d = networks(a.arch)
     g.train()
     d.train()
