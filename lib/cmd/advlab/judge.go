@@ -78,7 +78,7 @@ func runJudge(args []string) error {
 		}
 		judge, err := judges.bySizeJudge(count)
 		if err != nil {
-			return err
+			return fmt.Errorf("%s: %w", path, err)
 		}
 		size := images.Height * images.Width * images.Channels
 		quality, err := judge.Measure(images.Pixels[:count*size], count, images.Height, images.Width, images.Channels)
